@@ -1,0 +1,297 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot"
+	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/dingtalk"
+)
+
+// sourceKeys returns the source's provider and its decoded keys.
+func sourceKeys(cfg *config.Config, name string) (bankhooks.Provider, []bankhooks.Key, error) {
+	sc, ok := cfg.Sources[name]
+	if !ok {
+		names := make([]string, 0, len(cfg.Sources))
+		for n := range cfg.Sources {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return nil, nil, fmt.Errorf("no source named %q in the config (sources: %s)", name, strings.Join(names, ", "))
+	}
+	prov, _ := bankhooks.Lookup(sc.Provider)
+	var keys []bankhooks.Key
+	for i, s := range sc.Secrets {
+		m, err := prov.DecodeKey(s.Value.Reveal())
+		if err != nil {
+			return nil, nil, fmt.Errorf("sources.%s.secrets[%d]: %w", name, i, err)
+		}
+		keys = append(keys, bankhooks.Key{Name: fmt.Sprintf("secrets[%d]", i), Material: m, Expires: s.ExpiresAt})
+	}
+	return prov, keys, nil
+}
+
+// currentKey is the key a provider signs with now: an active key without
+// expiry (the new key of a rotation), else the active key that lasts longest.
+func currentKey(keys []bankhooks.Key, now time.Time) (bankhooks.Key, error) {
+	var best *bankhooks.Key
+	for i := range keys {
+		k := &keys[i]
+		if !k.ActiveAt(now) {
+			continue
+		}
+		if k.Expires.IsZero() {
+			return *k, nil
+		}
+		if best == nil || k.Expires.After(best.Expires) {
+			best = k
+		}
+	}
+	if best == nil {
+		return bankhooks.Key{}, errors.New("every secret of this source has expired")
+	}
+	return *best, nil
+}
+
+func randomID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func signCmd(env *Env, g *globals) *cobra.Command {
+	var id string
+	var allKeys bool
+	c := &cobra.Command{
+		Use:   "sign SOURCE < body.json",
+		Short: "Print the headers the source's provider would send with this body now",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			prov, keys, err := sourceKeys(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), cfg.Server.MaxBodyBytes+1))
+			if err != nil {
+				return fmt.Errorf("read body from stdin: %w", err)
+			}
+			now := time.Now()
+			use, err := signingKeys(keys, allKeys, now)
+			if err != nil {
+				return fmt.Errorf("sources.%s: %w", args[0], err)
+			}
+			if id == "" {
+				id = randomID("msg_")
+			}
+			h, err := prov.Sign(body, use, now, id)
+			if err != nil {
+				return fmt.Errorf("sign: %w", err)
+			}
+			printHeaders(cmd.OutOrStdout(), h)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&id, "id", "", "message id, for schemes that sign one (Standard Webhooks webhook-id)")
+	c.Flags().BoolVar(&allKeys, "all-keys", false, "sign with every active key, as a provider does during a rotation")
+	return c
+}
+
+func signingKeys(keys []bankhooks.Key, all bool, now time.Time) ([]bankhooks.Key, error) {
+	if !all {
+		k, err := currentKey(keys, now)
+		return []bankhooks.Key{k}, err
+	}
+	var out []bankhooks.Key
+	for _, k := range keys {
+		if k.ActiveAt(now) {
+			out = append(out, k)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("every secret of this source has expired")
+	}
+	return out, nil
+}
+
+func printHeaders(w io.Writer, h http.Header) {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+}
+
+func simulateCmd(env *Env, g *globals) *cobra.Command {
+	var target, currency string
+	var amount int64
+	var printOnly bool
+	c := &cobra.Command{
+		Use:   "simulate SOURCE [EVENT]",
+		Short: "Build a sample event of the source's provider, sign it as the provider would, POST it",
+		Long: "simulate builds a realistic event of the source's provider (EVENT is the provider's own event type;\n" +
+			"the default is the provider's most common payment event), signs it with the source's current key\n" +
+			"exactly as the provider would, POSTs it to the running server and prints the reply.",
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			prov, keys, err := sourceKeys(cfg, args[0])
+			if err != nil {
+				return err
+			}
+			types := prov.SampleTypes()
+			evType := types[0]
+			if len(args) == 2 {
+				evType = args[1]
+			}
+			if !slices.Contains(types, evType) {
+				return fmt.Errorf("%s cannot simulate %q; try one of: %s", prov.Name(), evType, strings.Join(types, ", "))
+			}
+			now := time.Now()
+			key, err := currentKey(keys, now)
+			if err != nil {
+				return fmt.Errorf("sources.%s: %w", args[0], err)
+			}
+			body, err := prov.Sample(evType, bankhooks.SampleParams{Now: now, Amount: amount, Currency: currency})
+			if err != nil {
+				return fmt.Errorf("build sample: %w", err)
+			}
+			h, err := prov.Sign(body, []bankhooks.Key{key}, now, randomID("msg_"))
+			if err != nil {
+				return fmt.Errorf("sign: %w", err)
+			}
+			if target == "" {
+				target = hookURL(cfg.Server.Listen, args[0])
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "POST %s\n", target)
+			printHeaders(out, h)
+			fmt.Fprintf(out, "\n%s\n\n", body)
+			if printOnly {
+				return nil
+			}
+			return post(cmd.Context(), out, target, h, body)
+		},
+	}
+	c.Flags().StringVar(&target, "url", "", "where to POST (default: this config's server.listen, /hooks/SOURCE)")
+	c.Flags().Int64Var(&amount, "amount", 0, "amount in minor units (e.g. 5000 = THB 50.00); the provider's sample default when 0")
+	c.Flags().StringVar(&currency, "currency", "", "ISO 4217 currency; the provider's sample default when empty")
+	c.Flags().BoolVar(&printOnly, "print", false, "print the signed request without sending it")
+	return c
+}
+
+// hookURL is the local URL of a source on a server listening at listen.
+func hookURL(listen, source string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://127.0.0.1:8080/hooks/" + source
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/hooks/" + source
+}
+
+func post(ctx context.Context, out io.Writer, target string, h http.Header, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("--url: %w", err)
+	}
+	req.Header = h.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w (is `bankbot serve` running?)", target, err)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	fmt.Fprintf(out, "→ %s\n%s\n", resp.Status, strings.TrimSpace(string(reply)))
+	if resp.StatusCode/100 != 2 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func dingtalkCmd(env *Env, g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "dingtalk", Short: "Work with DingTalk robots"}
+	c.AddCommand(&cobra.Command{
+		Use:   "test ROBOT",
+		Short: "Send a test message through a robot and print DingTalk's answer and what to fix",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := g.load(cmd, env)
+			if err != nil {
+				return err
+			}
+			rt, err := bot.Build(cfg, bot.BuildDeps{Log: quietLogger(cmd.ErrOrStderr()), Clock: bot.SystemClock{}, HTTPClient: &http.Client{Timeout: 30 * time.Second}})
+			if err != nil {
+				printProblems(cmd.ErrOrStderr(), cfg.Path, err)
+				return exitError{1}
+			}
+			r, ok := rt.Robots[args[0]]
+			if !ok {
+				return fmt.Errorf("no robot named %q in the config", args[0])
+			}
+			host, _ := os.Hostname()
+			now := time.Now().In(cfg.Location)
+			ctx, cancel := context.WithTimeout(cmd.Context(), r.Timeout)
+			defer cancel()
+			err = r.Sender.Send(ctx, dingtalk.Message{
+				Type:  dingtalk.MsgMarkdown,
+				Title: "bankbot test message",
+				Text: fmt.Sprintf("### bankbot test message\nrobots.%s on %s works: this message was sent at %s.",
+					args[0], host, now.Format("2006-01-02 15:04:05 MST")),
+			})
+			out := cmd.OutOrStdout()
+			var de *dingtalk.Error
+			switch {
+			case err == nil:
+				fmt.Fprintf(out, "ok: robots.%s accepted the test message (errcode 0)\n", args[0])
+				return nil
+			case errors.As(err, &de):
+				fmt.Fprintf(out, "robots.%s: errcode %d: %s\n", args[0], de.Code, de.Msg)
+				if de.HTTPStatus != 0 && de.HTTPStatus != http.StatusOK {
+					fmt.Fprintf(out, "http status: %d\n", de.HTTPStatus)
+				}
+				if hint := dingtalk.Hint(de.Code, de.Msg); hint != "" {
+					fmt.Fprintf(out, "fix: %s\n", hint)
+				}
+				if de.Err != nil {
+					fmt.Fprintf(out, "error: %v\n", de.Err)
+				}
+			default:
+				fmt.Fprintf(out, "robots.%s: %v\n", args[0], err)
+			}
+			return exitError{1}
+		},
+	})
+	return c
+}

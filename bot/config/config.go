@@ -1,0 +1,236 @@
+// Package config loads, expands and validates bankbot's config.yaml.
+//
+// Loading is strict: an unknown key is an error naming its path, every
+// problem is reported with its key path (sources.opn.secrets[1].expires: not
+// an RFC 3339 time), `${VAR}` and `${VAR:-default}` take values from the
+// environment per field (never by expanding the file as text), and
+// `value_file` reads a secret from a file. Load never touches global state,
+// so reload can decode into a fresh Config and throw it away if it is bad.
+package config
+
+import (
+	"time"
+)
+
+// Defaults for keys an admin may leave out.
+const (
+	DefaultListen         = ":8080"
+	DefaultAdminListen    = "127.0.0.1:9090"
+	DefaultMaxBodyBytes   = 1 << 20
+	DefaultTimezone       = "Asia/Bangkok"
+	DefaultLanguage       = "th"
+	DefaultMaxSkew        = 5 * time.Minute
+	DefaultRatePerMinute  = 20
+	DefaultRobotTimeout   = 10 * time.Second
+	DefaultTemplate       = "default"
+	DefaultAppAPIBase     = "https://api.dingtalk.com"
+	DefaultRetryInitial   = time.Second
+	DefaultRetryMax       = 5 * time.Minute
+	DefaultRetryAttempts  = 20
+	DefaultRetryMaxAge    = 24 * time.Hour
+	DefaultLease          = 60 * time.Second
+	DefaultPollInterval   = time.Second
+	DefaultReloadInterval = 500 * time.Millisecond
+	DefaultShutdown       = 15 * time.Second
+)
+
+// Languages bankbot renders messages in.
+var Languages = []string{"th", "en", "zh", "id"}
+
+// Config is the whole of config.yaml.
+type Config struct {
+	Server    Server             `mapstructure:"server"`
+	Admin     Admin              `mapstructure:"admin"`
+	Storage   Storage            `mapstructure:"storage"`
+	Timezone  string             `mapstructure:"timezone"`
+	Language  string             `mapstructure:"language"`
+	Log       Log                `mapstructure:"log"`
+	Templates Templates          `mapstructure:"templates"`
+	Delivery  Delivery           `mapstructure:"delivery"`
+	Sources   map[string]*Source `mapstructure:"sources"`
+	Robots    map[string]*Robot  `mapstructure:"robots"`
+	Routes    []*Route           `mapstructure:"routes"`
+	Chatops   *Chatops           `mapstructure:"chatops"`
+	Schedules []*Schedule        `mapstructure:"schedules"`
+
+	// Path is the file the config was loaded from (not a key).
+	Path string `mapstructure:"-"`
+	// Hash identifies the config file and every file it reads (value_file,
+	// templates.dir): reload is a no-op when it has not changed.
+	Hash string `mapstructure:"-"`
+	// Location is Timezone, loaded.
+	Location *time.Location `mapstructure:"-"`
+}
+
+// Server is the webhook listener.
+type Server struct {
+	Listen            string        `mapstructure:"listen"`
+	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+}
+
+// Admin is the admin listener (health, metrics, status, reload).
+type Admin struct {
+	Listen string `mapstructure:"listen"`
+	// Token guards /admin/ and /admin/reload; empty disables them.
+	Token Secret `mapstructure:"token"`
+}
+
+// Storage selects the database.
+type Storage struct {
+	Driver string `mapstructure:"driver"` // sqlite | postgres
+	// DSN is a file path for sqlite (relative to the config file) or a
+	// PostgreSQL URL; it may hold a password, so it is a Secret.
+	DSN Secret `mapstructure:"dsn"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // json | text
+}
+
+// Templates points at admin-supplied templates that override or add to the
+// embedded ones.
+type Templates struct {
+	Dir string `mapstructure:"dir"`
+}
+
+// Delivery tunes the outbox workers.
+type Delivery struct {
+	Retry        Retry         `mapstructure:"retry"`
+	Lease        time.Duration `mapstructure:"lease"`
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+}
+
+// Retry is the delivery retry budget: exponential backoff from Initial,
+// doubling, ±50 % jitter, each wait capped at MaxInterval, dead-lettered after
+// MaxAttempts attempts or MaxAge since the delivery was created.
+type Retry struct {
+	Initial     time.Duration `mapstructure:"initial"`
+	MaxInterval time.Duration `mapstructure:"max_interval"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	MaxAge      time.Duration `mapstructure:"max_age"`
+}
+
+// Source is one webhook sender: POST /hooks/{name}.
+type Source struct {
+	Provider     string        `mapstructure:"provider"`
+	Secrets      []*SecretRef  `mapstructure:"secrets"`
+	MaxSkew      time.Duration `mapstructure:"max_skew"`
+	AllowIPs     []string      `mapstructure:"allow_ips"`
+	SilenceAfter time.Duration `mapstructure:"silence_after"`
+	Signature    *Signature    `mapstructure:"signature"`
+	Event        *EventMapping `mapstructure:"event"`
+}
+
+// SecretRef is one verification key of a source.
+type SecretRef struct {
+	Value     Secret `mapstructure:"value"`
+	ValueFile string `mapstructure:"value_file"`
+	Expires   string `mapstructure:"expires"`
+
+	// ExpiresAt is Expires, parsed; zero when unset.
+	ExpiresAt time.Time `mapstructure:"-"`
+}
+
+// Signature describes a generic provider's signing scheme.
+type Signature struct {
+	Header          string `mapstructure:"header"`
+	BodyField       string `mapstructure:"body_field"`
+	Format          string `mapstructure:"format"`
+	Prefix          string `mapstructure:"prefix"`
+	Algorithm       string `mapstructure:"algorithm"`
+	KeyEncoding     string `mapstructure:"key_encoding"`
+	Encoding        string `mapstructure:"encoding"`
+	Signed          string `mapstructure:"signed"`
+	TimestampHeader string `mapstructure:"timestamp_header"`
+	TimestampUnit   string `mapstructure:"timestamp_unit"`
+	IDHeader        string `mapstructure:"id_header"`
+}
+
+// EventMapping maps a generic provider's body onto the canonical event.
+type EventMapping struct {
+	ID           string      `mapstructure:"id"`
+	Kind         KindMapping `mapstructure:"kind"`
+	Amount       string      `mapstructure:"amount"`
+	AmountUnit   string      `mapstructure:"amount_unit"`
+	Currency     string      `mapstructure:"currency"`
+	Reference    string      `mapstructure:"reference"`
+	Account      string      `mapstructure:"account"`
+	Counterparty string      `mapstructure:"counterparty"`
+	OccurredAt   string      `mapstructure:"occurred_at"`
+}
+
+// KindMapping is the JSON path of a generic event's status and how its values
+// map to canonical kinds. Map keys are matched case-insensitively.
+type KindMapping struct {
+	Path string            `mapstructure:"path"`
+	Map  map[string]string `mapstructure:"map"`
+}
+
+// Robot is one DingTalk robot.
+type Robot struct {
+	// Type is custom (group robot with webhook + secret; the default), app
+	// (enterprise app robot) or console (writes messages to the log).
+	Type          string        `mapstructure:"type"`
+	Webhook       Secret        `mapstructure:"webhook"`
+	Secret        Secret        `mapstructure:"secret"`
+	RatePerMinute int           `mapstructure:"rate_per_minute"`
+	Timeout       time.Duration `mapstructure:"timeout"`
+	// App robots.
+	AppKey         string `mapstructure:"app_key"`
+	AppSecret      Secret `mapstructure:"app_secret"`
+	RobotCode      string `mapstructure:"robot_code"`
+	ConversationID string `mapstructure:"conversation_id"`
+	APIBase        string `mapstructure:"api_base"`
+}
+
+// Route sends matching events to a robot.
+type Route struct {
+	Name    string   `mapstructure:"name"`
+	Sources []string `mapstructure:"sources"`
+	Kinds   []string `mapstructure:"kinds"`
+	// MinAmount is in major units of the event's currency ("1000", "99.50");
+	// it is kept as text and parsed exactly, never as a float.
+	MinAmount Decimal `mapstructure:"min_amount"`
+	Robot     string  `mapstructure:"robot"`
+	Template  string  `mapstructure:"template"`
+	Language  string  `mapstructure:"language"`
+	Mention   Mention `mapstructure:"mention"`
+}
+
+// Mention says whom a route @-mentions. The listed people are mentioned when
+// on_failure is set and the event is a failure, or when min_amount is set and
+// the amount reaches it; with neither set they are mentioned on every message.
+type Mention struct {
+	Mobiles   []string `mapstructure:"mobiles"`
+	UserIDs   []string `mapstructure:"user_ids"`
+	All       bool     `mapstructure:"all"`
+	OnFailure bool     `mapstructure:"on_failure"`
+	MinAmount Decimal  `mapstructure:"min_amount"`
+}
+
+// Decimal is a non-negative decimal number written in config, kept as text.
+type Decimal string
+
+// Chatops configures chat commands.
+type Chatops struct {
+	Robot                string   `mapstructure:"robot"`
+	AllowedConversations []string `mapstructure:"allowed_conversations"`
+	AllowedStaff         []string `mapstructure:"allowed_staff"`
+	AdminStaff           []string `mapstructure:"admin_staff"`
+}
+
+// Schedule is one cron job.
+type Schedule struct {
+	Name     string `mapstructure:"name"`
+	Cron     string `mapstructure:"cron"`
+	Job      string `mapstructure:"job"`
+	Robot    string `mapstructure:"robot"`
+	Language string `mapstructure:"language"`
+}

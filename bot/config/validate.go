@@ -1,0 +1,463 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/bankbot/bankbot/bankhooks"
+)
+
+// plannedProviders are provider names of PRODUCT.md that a later version
+// implements; naming one now gets a clear "not available yet" instead of
+// "unknown".
+var plannedProviders = []string{"airwallex", "xendit", "midtrans", "adyen", "generic"}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (c *Config) applyDefaults(baseDir string) {
+	s := &c.Server
+	s.Listen = or(s.Listen, DefaultListen)
+	if s.MaxBodyBytes == 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	s.ReadHeaderTimeout = orDur(s.ReadHeaderTimeout, 10*time.Second)
+	s.ReadTimeout = orDur(s.ReadTimeout, 30*time.Second)
+	s.WriteTimeout = orDur(s.WriteTimeout, 30*time.Second)
+	s.IdleTimeout = orDur(s.IdleTimeout, 120*time.Second)
+	c.Admin.Listen = or(c.Admin.Listen, DefaultAdminListen)
+	c.Storage.Driver = or(c.Storage.Driver, "sqlite")
+	if c.Storage.Driver == "sqlite" {
+		dsn := or(c.Storage.DSN.Reveal(), "data/bankbot.db")
+		if dsn != ":memory:" && !filepath.IsAbs(dsn) {
+			dsn = filepath.Join(baseDir, dsn)
+		}
+		c.Storage.DSN = Secret(dsn)
+	}
+	c.Timezone = or(c.Timezone, DefaultTimezone)
+	c.Language = or(c.Language, DefaultLanguage)
+	c.Log.Level = or(c.Log.Level, "info")
+	c.Log.Format = or(c.Log.Format, "json")
+	d := &c.Delivery
+	d.Retry.Initial = orDur(d.Retry.Initial, DefaultRetryInitial)
+	d.Retry.MaxInterval = orDur(d.Retry.MaxInterval, DefaultRetryMax)
+	if d.Retry.MaxAttempts == 0 {
+		d.Retry.MaxAttempts = DefaultRetryAttempts
+	}
+	d.Retry.MaxAge = orDur(d.Retry.MaxAge, DefaultRetryMaxAge)
+	d.Lease = orDur(d.Lease, DefaultLease)
+	d.PollInterval = orDur(d.PollInterval, DefaultPollInterval)
+	for _, src := range c.Sources {
+		if src != nil {
+			src.MaxSkew = orDur(src.MaxSkew, DefaultMaxSkew)
+		}
+	}
+	for _, r := range c.Robots {
+		if r == nil {
+			continue
+		}
+		r.Type = or(r.Type, "custom")
+		if r.RatePerMinute == 0 {
+			r.RatePerMinute = DefaultRatePerMinute
+		}
+		r.Timeout = orDur(r.Timeout, DefaultRobotTimeout)
+		if r.Type == "app" {
+			r.APIBase = or(r.APIBase, DefaultAppAPIBase)
+		}
+	}
+	for _, rt := range c.Routes {
+		if rt == nil {
+			continue
+		}
+		rt.Template = or(rt.Template, DefaultTemplate)
+		rt.Language = or(rt.Language, c.Language)
+	}
+	for _, sc := range c.Schedules {
+		if sc != nil {
+			sc.Language = or(sc.Language, c.Language)
+		}
+	}
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func orDur(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (c *Config) validate(ps *problems) {
+	c.validateServer(ps)
+	if loc, err := time.LoadLocation(c.Timezone); err != nil {
+		ps.add("timezone", "unknown time zone %q (use an IANA name such as Asia/Bangkok)", c.Timezone)
+	} else {
+		c.Location = loc
+	}
+	checkLanguage(ps, "language", c.Language)
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		ps.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)
+	}
+	if !slices.Contains([]string{"json", "text"}, c.Log.Format) {
+		ps.add("log.format", "must be json or text (got %q)", c.Log.Format)
+	}
+	c.validateDelivery(ps)
+	for _, name := range sortedKeysOf(c.Sources) {
+		c.validateSource(ps, name, c.Sources[name])
+	}
+	for _, name := range sortedKeysOf(c.Robots) {
+		c.validateRobot(ps, name, c.Robots[name])
+	}
+	names := map[string]bool{}
+	for i, rt := range c.Routes {
+		c.validateRoute(ps, index("routes", i), rt, names)
+	}
+	c.validateChatops(ps)
+	for i, sc := range c.Schedules {
+		c.validateSchedule(ps, index("schedules", i), sc)
+	}
+}
+
+func (c *Config) validateServer(ps *problems) {
+	checkListen(ps, "server.listen", c.Server.Listen)
+	checkListen(ps, "admin.listen", c.Admin.Listen)
+	if c.Server.MaxBodyBytes < 1024 {
+		ps.add("server.max_body_bytes", "must be at least 1024 (got %d)", c.Server.MaxBodyBytes)
+	}
+	for i, p := range c.Server.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			ps.add(index("server.trusted_proxies", i), "%v", err)
+		}
+	}
+	for key, d := range map[string]time.Duration{
+		"server.read_header_timeout": c.Server.ReadHeaderTimeout, "server.read_timeout": c.Server.ReadTimeout,
+		"server.write_timeout": c.Server.WriteTimeout, "server.idle_timeout": c.Server.IdleTimeout,
+	} {
+		if d < 0 {
+			ps.add(key, "must not be negative")
+		}
+	}
+	switch c.Storage.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Storage.DSN == "" {
+			ps.add("storage.dsn", "required for the postgres driver (postgres://user:pass@host:5432/db)")
+		} else if u, err := url.Parse(c.Storage.DSN.Reveal()); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			if !strings.Contains(c.Storage.DSN.Reveal(), "=") { // key=value DSNs are valid too
+				ps.add("storage.dsn", "not a PostgreSQL URL (postgres://user:pass@host:5432/db) or key=value DSN")
+			}
+		}
+	default:
+		ps.add("storage.driver", "must be sqlite or postgres (got %q)", c.Storage.Driver)
+	}
+}
+
+func checkListen(ps *problems, path, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		ps.add(path, "not a host:port address (e.g. :8080 or 127.0.0.1:9090): %q", addr)
+	}
+}
+
+func checkLanguage(ps *problems, path, lang string) {
+	if !slices.Contains(Languages, lang) {
+		ps.add(path, "must be one of %s (got %q)", strings.Join(Languages, ", "), lang)
+	}
+}
+
+// ParsePrefix parses a CIDR, or a bare IP as a one-address prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return netip.Prefix{}, fmt.Errorf("not a CIDR or IP address: %q", s)
+}
+
+func (c *Config) validateDelivery(ps *problems) {
+	r := c.Delivery.Retry
+	if r.Initial <= 0 {
+		ps.add("delivery.retry.initial", "must be positive")
+	}
+	if r.MaxInterval < r.Initial {
+		ps.add("delivery.retry.max_interval", "must be at least delivery.retry.initial (%s)", r.Initial)
+	}
+	if r.MaxAttempts < 1 {
+		ps.add("delivery.retry.max_attempts", "must be at least 1")
+	}
+	if r.MaxAge <= 0 {
+		ps.add("delivery.retry.max_age", "must be positive")
+	}
+	if c.Delivery.Lease < 5*time.Second {
+		ps.add("delivery.lease", "must be at least 5s, longer than one send attempt")
+	}
+	if c.Delivery.PollInterval <= 0 {
+		ps.add("delivery.poll_interval", "must be positive")
+	}
+}
+
+func (c *Config) validateSource(ps *problems, name string, src *Source) {
+	p := join("sources", name)
+	if !nameRE.MatchString(name) {
+		ps.add(p, "source names are used in the URL /hooks/{name}: use lowercase letters, digits, - and _")
+	}
+	if src == nil {
+		ps.add(p, "empty source: give at least provider and secrets")
+		return
+	}
+	prov, ok := bankhooks.Lookup(src.Provider)
+	switch {
+	case src.Provider == "":
+		ps.add(join(p, "provider"), "required (one of %s)", strings.Join(bankhooks.Names(), ", "))
+	case !ok && slices.Contains(plannedProviders, src.Provider):
+		ps.add(join(p, "provider"), "%q is not available in this version of bankbot (available: %s)", src.Provider, strings.Join(bankhooks.Names(), ", "))
+	case !ok:
+		ps.add(join(p, "provider"), "unknown provider %q (available: %s)", src.Provider, strings.Join(bankhooks.Names(), ", "))
+	}
+	if src.Signature != nil || src.Event != nil {
+		if src.Provider != "generic" {
+			ps.add(p, "signature and event are only for provider: generic")
+		}
+	}
+	if len(src.Secrets) == 0 {
+		ps.add(join(p, "secrets"), "at least one secret is required: bankbot never accepts unsigned webhooks")
+	}
+	for i, s := range src.Secrets {
+		sp := index(join(p, "secrets"), i)
+		if s == nil {
+			continue // reported by readFiles
+		}
+		if s.Value == "" && s.ValueFile == "" {
+			ps.add(sp, "give value or value_file")
+		} else if s.Value != "" && ok {
+			if _, err := prov.DecodeKey(s.Value.Reveal()); err != nil {
+				field := "value"
+				if s.ValueFile != "" {
+					field = "value_file"
+				}
+				ps.add(join(sp, field), "%v", err)
+			}
+		}
+		if s.Expires != "" {
+			t, err := time.Parse(time.RFC3339, s.Expires)
+			if err != nil {
+				ps.add(join(sp, "expires"), "not an RFC 3339 time (e.g. 2026-12-01T00:00:00Z): %q", s.Expires)
+			} else {
+				s.ExpiresAt = t
+			}
+		}
+	}
+	if src.MaxSkew < 0 {
+		ps.add(join(p, "max_skew"), "must not be negative")
+	}
+	if src.SilenceAfter < 0 {
+		ps.add(join(p, "silence_after"), "must not be negative")
+	}
+	for i, ip := range src.AllowIPs {
+		if _, err := ParsePrefix(ip); err != nil {
+			ps.add(index(join(p, "allow_ips"), i), "%v", err)
+		}
+	}
+}
+
+func (c *Config) validateRobot(ps *problems, name string, r *Robot) {
+	p := join("robots", name)
+	if !nameRE.MatchString(name) {
+		ps.add(p, "robot names: use lowercase letters, digits, - and _")
+	}
+	if r == nil {
+		ps.add(p, "empty robot: give a webhook, or type: console")
+		return
+	}
+	switch r.Type {
+	case "custom":
+		checkWebhook(ps, join(p, "webhook"), r.Webhook.Reveal())
+		if r.AppKey != "" || r.AppSecret != "" || r.RobotCode != "" || r.ConversationID != "" {
+			ps.add(p, "app_key, app_secret, robot_code and conversation_id are for type: app")
+		}
+		if s := r.Secret.Reveal(); s != "" && !strings.HasPrefix(s, "SEC") {
+			ps.add(join(p, "secret"), "a DingTalk signing secret starts with SEC (copy it from the robot's 加签 setting)")
+		}
+	case "app":
+		for key, v := range map[string]string{"app_key": r.AppKey, "app_secret": r.AppSecret.Reveal(), "robot_code": r.RobotCode, "conversation_id": r.ConversationID} {
+			if v == "" {
+				ps.add(join(p, key), "required for type: app")
+			}
+		}
+		if u, err := url.Parse(r.APIBase); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			ps.add(join(p, "api_base"), "not an http(s) URL: %q", r.APIBase)
+		}
+	case "console":
+	default:
+		ps.add(join(p, "type"), "must be custom, app or console (got %q)", r.Type)
+	}
+	if r.RatePerMinute < 1 || r.RatePerMinute > 20 {
+		ps.add(join(p, "rate_per_minute"), "must be 1..20: DingTalk blocks a robot for 10 minutes above 20 messages a minute (got %d)", r.RatePerMinute)
+	}
+	if r.Timeout <= 0 {
+		ps.add(join(p, "timeout"), "must be positive")
+	}
+}
+
+func checkWebhook(ps *problems, path, raw string) {
+	if raw == "" {
+		ps.add(path, "required: the robot's webhook URL (https://oapi.dingtalk.com/robot/send?access_token=…)")
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		ps.add(path, "not an http(s) URL: %s", RedactURL(raw))
+		return
+	}
+	if u.Query().Get("access_token") == "" {
+		ps.add(path, "has no access_token query parameter: copy the whole webhook URL from the robot's settings")
+	}
+}
+
+func (c *Config) validateRoute(ps *problems, p string, rt *Route, names map[string]bool) {
+	if rt == nil {
+		ps.add(p, "empty route")
+		return
+	}
+	if rt.Name == "" {
+		ps.add(join(p, "name"), "required (it names the route in logs, metrics and the outbox)")
+	} else if names[rt.Name] {
+		ps.add(join(p, "name"), "duplicate route name %q", rt.Name)
+	}
+	names[rt.Name] = true
+	for i, s := range rt.Sources {
+		if _, ok := c.Sources[s]; !ok {
+			ps.add(index(join(p, "sources"), i), "no source named %q", s)
+		}
+	}
+	for i, k := range rt.Kinds {
+		if !bankhooks.Kind(k).Valid() {
+			ps.add(index(join(p, "kinds"), i), "unknown kind %q (kinds: %s)", k, kindList())
+		}
+	}
+	checkDecimal(ps, join(p, "min_amount"), rt.MinAmount)
+	checkDecimal(ps, join(p, "mention.min_amount"), rt.Mention.MinAmount)
+	if rt.Robot == "" {
+		ps.add(join(p, "robot"), "required")
+	} else if _, ok := c.Robots[rt.Robot]; !ok {
+		ps.add(join(p, "robot"), "no robot named %q", rt.Robot)
+	}
+	if rt.Language != c.Language { // an inherited language is reported once, at language
+		checkLanguage(ps, join(p, "language"), rt.Language)
+	}
+}
+
+var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+func checkDecimal(ps *problems, path string, d Decimal) {
+	if d != "" && !decimalRE.MatchString(string(d)) {
+		ps.add(path, "not a non-negative decimal amount in major units (e.g. 1000 or 99.50): %q", string(d))
+	}
+}
+
+func kindList() string {
+	ks := make([]string, len(bankhooks.Kinds))
+	for i, k := range bankhooks.Kinds {
+		ks[i] = string(k)
+	}
+	return strings.Join(ks, ", ")
+}
+
+func (c *Config) validateChatops(ps *problems) {
+	if c.Chatops == nil {
+		return
+	}
+	r, ok := c.Robots[c.Chatops.Robot]
+	switch {
+	case c.Chatops.Robot == "":
+		ps.add("chatops.robot", "required: the app robot whose @-messages are commands")
+	case !ok:
+		ps.add("chatops.robot", "no robot named %q", c.Chatops.Robot)
+	case r != nil && r.Type != "app":
+		ps.add("chatops.robot", "robot %q is type %s; chat commands need an app robot (type: app)", c.Chatops.Robot, r.Type)
+	}
+}
+
+// cronParser accepts standard 5-field specs and descriptors (@daily), with an
+// optional CRON_TZ= prefix.
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule) {
+	if sc == nil {
+		ps.add(p, "empty schedule")
+		return
+	}
+	if sc.Name == "" {
+		ps.add(join(p, "name"), "required")
+	}
+	if _, err := cronParser.Parse(sc.Cron); err != nil {
+		ps.add(join(p, "cron"), "not a cron spec (minute hour day month weekday, e.g. \"0 18 * * *\"): %v", err)
+	}
+	if !slices.Contains([]string{"summary", "watchdog", "key_expiry", "retention"}, sc.Job) {
+		ps.add(join(p, "job"), "must be summary, watchdog, key_expiry or retention (got %q)", sc.Job)
+	}
+	if sc.Robot != "" {
+		if _, ok := c.Robots[sc.Robot]; !ok {
+			ps.add(join(p, "robot"), "no robot named %q", sc.Robot)
+		}
+	} else if sc.Job != "retention" {
+		ps.add(join(p, "robot"), "required for job %s", sc.Job)
+	}
+	checkLanguage(ps, join(p, "language"), sc.Language)
+}
+
+// Warnings are facts an admin should hear about a valid config, such as a
+// key that expires soon.
+func (c *Config) Warnings(now time.Time) []string {
+	var ws []string
+	for _, name := range sortedKeysOf(c.Sources) {
+		src := c.Sources[name]
+		active := 0
+		for i, s := range src.Secrets {
+			p := index(join(join("sources", name), "secrets"), i)
+			switch {
+			case s.ExpiresAt.IsZero():
+				active++
+			case !now.Before(s.ExpiresAt):
+				ws = append(ws, fmt.Sprintf("%s: expired at %s and is no longer accepted; remove it", p, s.ExpiresAt.Format(time.RFC3339)))
+			default:
+				active++
+				if s.ExpiresAt.Sub(now) < 7*24*time.Hour {
+					ws = append(ws, fmt.Sprintf("%s: expires at %s (in %s)", p, s.ExpiresAt.Format(time.RFC3339), s.ExpiresAt.Sub(now).Round(time.Minute)))
+				}
+			}
+		}
+		if active == 0 && len(src.Secrets) > 0 {
+			ws = append(ws, fmt.Sprintf("sources.%s: every secret has expired: all its webhooks get 401", name))
+		}
+	}
+	for _, name := range sortedKeysOf(c.Robots) {
+		if r := c.Robots[name]; r.Type == "custom" && r.Secret == "" {
+			ws = append(ws, fmt.Sprintf("robots.%s.secret: not set; DingTalk then needs a keyword or IP allowlist on the robot", name))
+		}
+	}
+	if len(c.Schedules) > 0 {
+		ws = append(ws, "schedules: scheduled jobs are validated but not run by this version of bankbot")
+	}
+	if c.Chatops != nil {
+		ws = append(ws, "chatops: chat commands are validated but not answered by this version of bankbot")
+	}
+	return ws
+}

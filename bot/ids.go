@@ -1,0 +1,45 @@
+package bot
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"os"
+	"strings"
+	"time"
+)
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// newEventID returns "ev_" and 26 characters: 48 bits of milliseconds then 80
+// random bits, so ids sort by receipt time and never collide in practice.
+func newEventID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic("crypto/rand failed: " + err.Error()) // the runtime cannot continue safely without randomness
+	}
+	return "ev_" + idEncoding.EncodeToString(b[:])
+}
+
+// newOwnerID names this process as a lease owner: host, pid and a random suffix.
+func newOwnerID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return strings.Join([]string{host, itoa(os.Getpid()), idEncoding.EncodeToString(b[:])}, "/")
+}
+
+func itoa(i int) string {
+	var b [20]byte
+	n := len(b)
+	for {
+		n--
+		b[n] = byte('0' + i%10)
+		i /= 10
+		if i == 0 {
+			break
+		}
+	}
+	return string(b[n:])
+}

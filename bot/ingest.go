@@ -1,0 +1,188 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/sirupsen/logrus"
+
+	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/store"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// commitTimeout bounds the store commit of one webhook. It does not follow
+// the request context: a provider hanging up mid-commit must not leave the
+// commit half done.
+const commitTimeout = 5 * time.Second
+
+// hookRouter serves POST /hooks/{source}.
+func (a *App) hookRouter() http.Handler {
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true
+	r.POST("/hooks/:source", a.handleHook)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, http.StatusNotFound, "not_found", "webhooks are POSTed to /hooks/{source}")
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, http.StatusMethodNotAllowed, "method_not_allowed", "webhooks are POSTed to /hooks/{source}")
+	})
+	return r
+}
+
+// hookError is a rejected webhook: its HTTP status, error code and message.
+type hookError struct {
+	status int
+	code   string
+	msg    string
+}
+
+// handleHook is bind → verify → store → answer. Routing, rendering and
+// sending happen after the answer, from the stored event.
+func (a *App) handleHook(c *gin.Context) {
+	rt := a.runtime.Load()
+	now := a.clock.Now()
+	name := c.Param("source")
+	src, ok := rt.Sources[name]
+	if !ok {
+		a.metrics.Received.WithLabelValues("unknown", "unknown_source").Inc()
+		writeError(c, http.StatusNotFound, "unknown_source", fmt.Sprintf("no source named %q is configured", name))
+		return
+	}
+	ip := clientIP(c.Request, rt.TrustedProxies)
+	log := a.log.WithFields(logrus.Fields{"source": name, "remote_ip": ip.String()})
+	ev, body, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
+	if herr != nil {
+		a.metrics.Received.WithLabelValues(name, herr.code).Inc()
+		log.WithFields(logrus.Fields{"status": herr.status, "reason": herr.code}).Warn("webhook rejected: " + herr.msg)
+		writeError(c, herr.status, herr.code, herr.msg)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
+	defer cancel()
+	res, err := a.store.InsertEvent(ctx, store.NewEvent{
+		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
+		RemoteIP: ip.String(), Headers: keptHeaders(c.Request.Header), Body: body,
+	})
+	if err != nil {
+		a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
+		log.WithError(err).Error("webhook not stored; answering 503 so the provider retries")
+		writeError(c, http.StatusServiceUnavailable, "store_unavailable", "the event could not be stored; retry later")
+		return
+	}
+	log = log.WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind})
+	if res.Duplicate {
+		a.metrics.Received.WithLabelValues(name, "duplicate").Inc()
+		log.Info("duplicate webhook: already stored, not sent again")
+		c.JSON(http.StatusOK, gin.H{"status": "duplicate", "id": res.ID})
+		return
+	}
+	a.metrics.Received.WithLabelValues(name, "accepted").Inc()
+	log.Info("webhook accepted")
+	a.wakeRouter()
+	c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID})
+}
+
+// verifyHook applies the allowlist, the body cap, the signature and the parse.
+func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Addr, now time.Time) (bankhooks.Event, []byte, *hookError) {
+	if !src.Allowed(ip) {
+		return bankhooks.Event{}, nil, &hookError{http.StatusForbidden, "ip_not_allowed",
+			fmt.Sprintf("%s is not in sources.%s.allow_ips", ip, src.Name)}
+	}
+	tooLarge := &hookError{http.StatusRequestEntityTooLarge, "body_too_large",
+		fmt.Sprintf("body is over server.max_body_bytes (%d bytes)", maxBody)}
+	if c.Request.ContentLength > maxBody {
+		return bankhooks.Event{}, nil, tooLarge
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return bankhooks.Event{}, nil, tooLarge
+		}
+		return bankhooks.Event{}, nil, &hookError{http.StatusBadRequest, "unreadable_body", "the request body could not be read"}
+	}
+	req := bankhooks.Request{Header: c.Request.Header, Body: body}
+	if _, err := src.Provider.Verify(req, src.Keys, bankhooks.VerifyOptions{Now: now, MaxSkew: src.MaxSkew}); err != nil {
+		return bankhooks.Event{}, nil, &hookError{http.StatusUnauthorized, bankhooks.Reason(err), verifyMessage(src, err)}
+	}
+	ev, err := src.Provider.Parse(req)
+	if err != nil {
+		return bankhooks.Event{}, nil, &hookError{http.StatusBadRequest, "malformed_payload", err.Error()}
+	}
+	return ev, body, nil
+}
+
+func verifyMessage(src *Source, err error) string {
+	switch bankhooks.Reason(err) {
+	case "stale_timestamp":
+		return fmt.Sprintf("the signed timestamp is more than %s from the server's clock (sources.%s.max_skew)", src.MaxSkew, src.Name)
+	case "bad_signature":
+		return fmt.Sprintf("the signature matches none of the active secrets of sources.%s", src.Name)
+	case "expired_key":
+		return fmt.Sprintf("the signature matches a secret of sources.%s that has expired", src.Name)
+	case "no_active_key":
+		return fmt.Sprintf("sources.%s has no active secret", src.Name)
+	}
+	return err.Error()
+}
+
+func writeError(c *gin.Context, status int, code, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": code, "message": msg})
+}
+
+// clientIP is the caller's address. X-Forwarded-For is believed only when the
+// direct peer is a trusted proxy; then the right-most address that is not a
+// trusted proxy is the client (left-most entries are whatever the client
+// claimed).
+func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer = peer.Unmap()
+	if len(trusted) == 0 || !containsIP(trusted, peer) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer // a garbled header: trust nothing past the proxy
+		}
+		a = a.Unmap()
+		if !containsIP(trusted, a) {
+			return a
+		}
+	}
+	return peer
+}
+
+// keptHeaders are the request headers stored with an event: everything but
+// signatures, credentials and cookies.
+func keptHeaders(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if strings.Contains(lk, "sign") || strings.Contains(lk, "auth") || strings.Contains(lk, "token") ||
+			strings.Contains(lk, "cookie") || strings.Contains(lk, "secret") || strings.Contains(lk, "key") {
+			continue
+		}
+		out[k] = strings.Join(v, ", ")
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/bankbot/bankbot/store"
+)
+
+// routeBatch is how many stored events one routing pass reads at a time.
+const routeBatch = 100
+
+// routeLoop turns stored events into outbox rows: after each accepted
+// webhook, and every poll interval as a backstop (an event committed just
+// before a crash is routed after restart).
+//
+// Failure policy: a store error ends the pass and the next pass retries; an
+// event stays unrouted (and counted in bankbot_outbox_depth{status="unrouted"})
+// until it is routed, never skipped.
+func (a *App) routeLoop(ctx context.Context) {
+	for {
+		a.routePending(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.routeWake:
+		case <-a.clock.After(a.runtime.Load().Config.Delivery.PollInterval):
+		}
+	}
+}
+
+func (a *App) routePending(ctx context.Context) {
+	for ctx.Err() == nil {
+		evs, err := a.store.UnroutedEvents(ctx, routeBatch)
+		if err != nil {
+			a.log.WithError(err).Error("routing: cannot read unrouted events")
+			return
+		}
+		if len(evs) == 0 {
+			return
+		}
+		for _, ev := range evs {
+			if err := a.routeOne(ctx, ev); err != nil {
+				a.log.WithError(err).WithField("event_id", ev.ID).Error("routing failed; will retry")
+				return
+			}
+		}
+		if len(evs) < routeBatch {
+			return
+		}
+	}
+}
+
+func (a *App) routeOne(ctx context.Context, ev store.StoredEvent) error {
+	rt := a.runtime.Load()
+	rs, err := rt.Deliveries(ev.Source, ev.Event)
+	if err != nil {
+		return err
+	}
+	ds := make([]store.NewDelivery, len(rs))
+	robots := map[string]bool{}
+	for i, r := range rs {
+		ds[i] = store.NewDelivery{Route: r.route, Robot: r.robot, Spec: r.spec}
+		robots[r.robot] = true
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.store.RouteEvent(ctx, ev.ID, ds, a.clock.Now()); err != nil {
+		return err
+	}
+	log := a.log.WithFields(logrus.Fields{"event_id": ev.ID, "source": ev.Source, "kind": ev.Event.Kind})
+	if len(ds) == 0 {
+		a.metrics.Unrouted.WithLabelValues(ev.Source).Inc()
+		log.Warn("event matched no route: stored, not sent (add a route to alert on it)")
+		return nil
+	}
+	log.WithField("deliveries", len(ds)).Debug("event routed")
+	for r := range robots {
+		a.deliverer.wake(r)
+	}
+	return nil
+}

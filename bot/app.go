@@ -49,9 +49,10 @@ type App struct {
 	routeWake chan struct{}
 	deliverer *deliverer
 
-	reloadMu      sync.Mutex
-	lastFailedSum string // fingerprint of the last refused config, to log it once
-	fingerprint   string
+	reloadMu sync.Mutex
+	// fingerprint is the content hash of the config files as last loaded,
+	// applied or refused: the poller reloads when the files differ from it.
+	fingerprint string
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then

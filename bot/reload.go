@@ -42,7 +42,7 @@ func (a *App) reloadLoop(ctx context.Context) {
 			rt := a.runtime.Load()
 			fp := fingerprint(a.opts.ConfigPath, rt.Config)
 			a.reloadMu.Lock()
-			changed := fp != a.fingerprint && fp != a.lastFailedSum
+			changed := fp != a.fingerprint
 			a.reloadMu.Unlock()
 			if changed {
 				_, _ = a.Reload("file change")
@@ -66,7 +66,10 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	if err == nil {
 		fp = fingerprint(a.opts.ConfigPath, cfg)
 		if cfg.Hash == cur.Config.Hash {
+			// The file is the running config again (an edit reverted, or a
+			// reload with nothing new): that is a successful load.
 			a.fingerprint = fp
+			a.metrics.ReloadOK.Set(1)
 			a.metrics.Reloads.WithLabelValues(string(ReloadUnchanged)).Inc()
 			log.Debug("config unchanged")
 			return ReloadUnchanged, nil
@@ -74,7 +77,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 		rt, err = Build(cfg, a.buildDeps())
 	}
 	if err != nil {
-		a.lastFailedSum = fp
+		a.fingerprint = fp // a refused file is reported once, not on every poll
 		a.metrics.ReloadOK.Set(0)
 		a.metrics.Reloads.WithLabelValues("failed").Inc()
 		var ps config.Problems
@@ -94,7 +97,6 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	}
 	a.runtime.Store(rt)
 	a.fingerprint = fp
-	a.lastFailedSum = ""
 	configureLogger(a.log, cfg.Log)
 	a.deliverer.apply(rt)
 	a.metrics.ReloadOK.Set(1)

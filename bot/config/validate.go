@@ -373,8 +373,8 @@ func checkDecimal(ps *problems, path string, d Decimal) {
 }
 
 func kindList() string {
-	ks := make([]string, len(bankhooks.Kinds))
-	for i, k := range bankhooks.Kinds {
+	ks := make([]string, len(bankhooks.Kinds()))
+	for i, k := range bankhooks.Kinds() {
 		ks[i] = string(k)
 	}
 	return strings.Join(ks, ", ")

@@ -1,0 +1,36 @@
+package bankhooks
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestLookup(t *testing.T) {
+	for _, name := range []string{"omise", "stripe", "standardwebhooks"} {
+		t.Run(name, func(t *testing.T) {
+			p, ok := Lookup(name)
+			require.True(t, ok)
+			require.Equal(t, name, p.Name())
+			require.NotEmpty(t, p.SampleTypes())
+		})
+	}
+	for _, name := range []string{"airwallex", "xendit", "midtrans", "adyen", "generic", "Omise", "", "standard-webhooks"} {
+		t.Run("unknown "+name, func(t *testing.T) {
+			p, ok := Lookup(name)
+			require.False(t, ok)
+			require.Nil(t, p)
+		})
+	}
+}
+
+func TestNames(t *testing.T) {
+	require.Equal(t, []string{"omise", "standardwebhooks", "stripe"}, Names())
+	for _, n := range Names() {
+		_, ok := Lookup(n)
+		require.True(t, ok, n)
+	}
+	// Callers may modify the returned slice without affecting later calls.
+	Names()[0] = "changed"
+	require.Equal(t, "omise", Names()[0])
+}

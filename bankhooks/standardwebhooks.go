@@ -1,0 +1,292 @@
+package bankhooks
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Standard Webhooks headers (lower case, as the spec writes them; http.Header
+// canonicalises them).
+const (
+	StandardWebhooksIDHeader        = "webhook-id"
+	StandardWebhooksTimestampHeader = "webhook-timestamp"
+	StandardWebhooksSignatureHeader = "webhook-signature"
+)
+
+// StandardWebhooks is the Standard Webhooks scheme (standardwebhooks.com),
+// symmetric variant, as implemented by the reference Go library
+// (standard-webhooks/libraries v0.0.1, go/webhook.go).
+//
+// Signature: webhook-signature is a space-separated list of
+// "<version>,<base64>" entries; only v1 entries are considered (v1a, the
+// Ed25519 variant, is ignored like the Go library does). A v1 signature is
+// base64(HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<raw body>")),
+// the timestamp being the decimal unix seconds parsed from
+// webhook-timestamp. Any v1 entry matching any active key verifies. The
+// timestamp must be within VerifyOptions.MaxSkew of now, both ways (default
+// 5m, the library's tolerance).
+//
+// Event: ID is the webhook-id header, which the spec keeps stable across
+// retries. The body is the spec's recommended envelope
+// {"type", "timestamp", "data"}. Kind: a type equal to a canonical kind
+// ("payment.succeeded"), or ending in "." plus one ("acme.payment.failed"),
+// compared case-insensitively, is that kind; any other type is other.
+// bankbot reads these optional data fields: amount (JSON integer, minor
+// units), currency (ISO 4217), reference (else id), account, counterparty,
+// description, failure_code and failure_message (kept for failure kinds
+// only), livemode (boolean; true when absent, since the scheme has no test
+// mode of its own). OccurredAt is
+// timestamp (ISO 8601), else the webhook-timestamp header.
+type StandardWebhooks struct{}
+
+var _ Provider = StandardWebhooks{}
+
+// Name returns "standardwebhooks".
+func (StandardWebhooks) Name() string { return "standardwebhooks" }
+
+// DecodeKey strips the "whsec_" prefix (optional, as in the library) and
+// base64-decodes the rest. Asymmetric keys (whsk_, whpk_) are refused: this
+// implementation verifies v1 (HMAC) signatures only.
+func (StandardWebhooks) DecodeKey(secret string) ([]byte, error) {
+	s := strings.TrimSpace(secret)
+	if s == "" {
+		return nil, fmt.Errorf("standardwebhooks: %w", errEmptySecret)
+	}
+	if strings.HasPrefix(s, "whsk_") || strings.HasPrefix(s, "whpk_") {
+		return nil, fmt.Errorf("standardwebhooks: asymmetric (v1a, whsk_/whpk_) keys are not supported; use the whsec_ symmetric secret")
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(s, "whsec_"))
+	if err != nil {
+		return nil, fmt.Errorf("standardwebhooks: secret is not whsec_ followed by standard base64")
+	}
+	if len(k) == 0 {
+		return nil, fmt.Errorf("standardwebhooks: secret decodes to zero bytes")
+	}
+	return k, nil
+}
+
+// parseStandardSignatures returns the decoded v1 signatures of a
+// webhook-signature value.
+func parseStandardSignatures(header string) ([][]byte, error) {
+	if header == "" {
+		return nil, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, StandardWebhooksSignatureHeader)
+	}
+	var sigs [][]byte
+	for _, item := range strings.Split(header, " ") {
+		parts := strings.Split(item, ",")
+		if len(parts) < 2 || parts[0] != "v1" {
+			continue
+		}
+		// The library compares the base64 text; decoding strictly (and
+		// refusing the line breaks Go's decoder would skip) accepts exactly
+		// the canonical encoding, so both accept the same headers.
+		if strings.ContainsAny(parts[1], "\r\n") {
+			continue
+		}
+		b, err := base64.StdEncoding.Strict().DecodeString(parts[1])
+		if err != nil {
+			continue
+		}
+		sigs = append(sigs, b)
+	}
+	if len(sigs) == 0 {
+		return nil, fmt.Errorf("%w: %s has no v1 signature", ErrMissingSignature, StandardWebhooksSignatureHeader)
+	}
+	return sigs, nil
+}
+
+// Verify checks webhook-id, webhook-timestamp and webhook-signature.
+func (StandardWebhooks) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
+	sigs, err := parseStandardSignatures(headerValue(r.Header, StandardWebhooksSignatureHeader))
+	if err != nil {
+		return Verification{}, err
+	}
+	id := headerValue(r.Header, StandardWebhooksIDHeader)
+	if id == "" {
+		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMalformedSignature, StandardWebhooksIDHeader)
+	}
+	tsRaw := headerValue(r.Header, StandardWebhooksTimestampHeader)
+	if tsRaw == "" {
+		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMissingTimestamp, StandardWebhooksTimestampHeader)
+	}
+	sec, err := strconv.ParseInt(tsRaw, 10, 64)
+	if err != nil {
+		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, StandardWebhooksTimestampHeader)
+	}
+	ts := time.Unix(sec, 0)
+	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
+		return Verification{}, err
+	}
+	prefix := []byte(id + "." + strconv.FormatInt(sec, 10) + ".")
+	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
+		return hmacSHA256(k, prefix, r.Body)
+	}, sigs)
+	if err != nil {
+		return Verification{}, err
+	}
+	return Verification{Key: name, Timestamp: ts.UTC()}, nil
+}
+
+// Sign returns the headers a Standard Webhooks sender would send, one v1
+// entry per key. An empty id is replaced by "msg_" and a hash of the body,
+// so re-signing the same body keeps the same id (as a retry would). An id
+// containing '.' is refused, as the spec requires.
+func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) (http.Header, error) {
+	mats, err := signingKeys("standardwebhooks", keys)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		sum := sha256.Sum256(body)
+		id = "msg_" + hex.EncodeToString(sum[:13])
+	}
+	if strings.Contains(id, ".") {
+		return nil, fmt.Errorf("standardwebhooks: sign: message id must not contain '.'")
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	sigs := make([]string, len(mats))
+	for i, k := range mats {
+		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(hmacSHA256(k, []byte(id+"."+ts+"."), body))
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(StandardWebhooksIDHeader, id)
+	h.Set(StandardWebhooksTimestampHeader, ts)
+	h.Set(StandardWebhooksSignatureHeader, strings.Join(sigs, " "))
+	return h, nil
+}
+
+// standardEnvelope is the recommended Standard Webhooks payload.
+type standardEnvelope struct {
+	Type      *string         `json:"type"`
+	Timestamp *string         `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// standardData is the part of data that Parse reads.
+type standardData struct {
+	ID             string      `json:"id"`
+	Reference      string      `json:"reference"`
+	Amount         json.Number `json:"amount"`
+	Currency       string      `json:"currency"`
+	Account        string      `json:"account"`
+	Counterparty   string      `json:"counterparty"`
+	Description    string      `json:"description"`
+	FailureCode    string      `json:"failure_code"`
+	FailureMessage string      `json:"failure_message"`
+	Livemode       *bool       `json:"livemode"`
+}
+
+// Parse turns a Standard Webhooks request into the canonical Event.
+func (StandardWebhooks) Parse(r Request) (Event, error) {
+	id := headerValue(r.Header, StandardWebhooksIDHeader)
+	if id == "" {
+		return Event{}, malformed("missing %s header", StandardWebhooksIDHeader)
+	}
+	var env standardEnvelope
+	if err := decodeJSON(r.Body, &env); err != nil {
+		return Event{}, malformed("not a JSON object: %v", err)
+	}
+	if env.Type == nil || *env.Type == "" {
+		return Event{}, malformed("missing %q", "type")
+	}
+	var d standardData
+	if len(env.Data) > 0 && string(env.Data) != "null" {
+		if env.Data[0] != '{' {
+			return Event{}, malformed("data is not an object")
+		}
+		if err := decodeJSON(env.Data, &d); err != nil {
+			return Event{}, malformed("data: %v", err)
+		}
+	}
+	ev := Event{
+		Provider:     "standardwebhooks",
+		ID:           id,
+		Type:         *env.Type,
+		Kind:         standardKind(*env.Type),
+		Reference:    firstNonEmpty(d.Reference, d.ID),
+		Account:      d.Account,
+		Counterparty: d.Counterparty,
+		Description:  d.Description,
+		Livemode:     d.Livemode == nil || *d.Livemode,
+	}
+	if ev.Kind.Failed() {
+		ev.FailureCode, ev.FailureMessage = d.FailureCode, d.FailureMessage
+	}
+	var err error
+	if ev.Amount, ev.Currency, err = money(d.Amount, d.Currency); err != nil {
+		return Event{}, err
+	}
+	if env.Timestamp != nil && *env.Timestamp != "" {
+		if ev.OccurredAt, err = parseTime("timestamp", *env.Timestamp); err != nil {
+			return Event{}, err
+		}
+	} else if sec, err := strconv.ParseInt(headerValue(r.Header, StandardWebhooksTimestampHeader), 10, 64); err == nil {
+		ev.OccurredAt = time.Unix(sec, 0).UTC()
+	}
+	return ev, nil
+}
+
+// standardKind maps a Standard Webhooks event type to a kind: the canonical
+// kind it equals or ends with (after a '.'), case-insensitively; else other.
+func standardKind(typ string) Kind {
+	t := strings.ToLower(typ)
+	for _, k := range Kinds() {
+		if t == string(k) || strings.HasSuffix(t, "."+string(k)) {
+			return k
+		}
+	}
+	return KindOther
+}
+
+// Standard Webhooks sample event types.
+const (
+	standardSampleSucceeded = "payment.succeeded"
+	standardSampleFailed    = "payment.failed"
+)
+
+// SampleTypes lists the events Sample builds; payment.succeeded is the
+// default.
+func (StandardWebhooks) SampleTypes() []string {
+	return []string{standardSampleSucceeded, standardSampleFailed}
+}
+
+// Sample builds a body in the recommended envelope with the data fields
+// Parse reads. The event id of this scheme is the webhook-id header, not a
+// body field: pass p.ID (or any id) to Sign as its id; p.ID is not used here.
+func (StandardWebhooks) Sample(eventType string, p SampleParams) ([]byte, error) {
+	sp, err := sampleDefaults(p, "THB")
+	if err != nil {
+		return nil, fmt.Errorf("standardwebhooks: sample: %w", err)
+	}
+	suffix := sampleSuffix(p.Now)
+	data := map[string]any{
+		"id": "pay_" + suffix, "amount": sp.Amount, "currency": sp.Currency,
+		"reference": "INV-" + strings.ToUpper(suffix[len(suffix)-6:]), "account": "6789",
+		"counterparty": "Somchai Jaidee", "description": "Order " + suffix[len(suffix)-6:],
+		"livemode": false,
+	}
+	typ := eventType
+	switch eventType {
+	case "", standardSampleSucceeded:
+		typ = standardSampleSucceeded
+	case standardSampleFailed:
+		data["failure_code"] = "insufficient_funds"
+		data["failure_message"] = "The payer's account has insufficient funds."
+	default:
+		return nil, fmt.Errorf("standardwebhooks: sample %q: %w (known: %s)", eventType, ErrUnknownEventType,
+			strings.Join(StandardWebhooks{}.SampleTypes(), ", "))
+	}
+	return json.Marshal(map[string]any{
+		"type":      typ,
+		"timestamp": p.Now.UTC().Format(time.RFC3339),
+		"data":      data,
+	})
+}

@@ -1,0 +1,91 @@
+package render
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bankbot/bankbot/bankhooks"
+)
+
+// Fallback builds a plain English message for d that cannot fail, for when
+// Render fails at send time: an alert is never dropped because of a template.
+// It shows the kind, amount, source, reference, masked account, counterparty,
+// failure, time (in loc; nil means UTC) and the event id on the last line, with
+// provider strings escaped as in templates. An amount whose currency is
+// unknown is shown as raw minor units, labelled as such, never guessed.
+func Fallback(d Data, loc *time.Location) Rendered {
+	if loc == nil {
+		loc = time.UTC
+	}
+	ev := d.Event
+	kind := string(ev.Kind)
+	if !ev.Kind.Valid() {
+		kind = string(bankhooks.KindOther)
+	}
+	title := "bankbot alert: " + kind
+	money, moneyOK := fallbackMoney(ev)
+	if moneyOK {
+		title += " " + money
+	}
+	if !ev.Livemode {
+		title = "[TEST] " + title
+	}
+
+	var b strings.Builder
+	b.WriteString("### " + EscapeMarkdown(title) + "\n\n")
+	line := func(label, value string) {
+		if value != "" {
+			b.WriteString("- **" + label + ":** " + value + "\n")
+		}
+	}
+	line("Kind", EscapeMarkdown(string(ev.Kind)))
+	if money != "" {
+		line("Amount", EscapeMarkdown(money))
+	}
+	source := EscapeMarkdown(d.Source)
+	if t := EscapeMarkdown(ev.Type); t != "" {
+		source += " (" + t + ")"
+	}
+	line("Source", source)
+	line("Reference", EscapeMarkdown(ev.Reference))
+	line("Account", MaskAccount(ev.Account))
+	line("Counterparty", EscapeMarkdown(ev.Counterparty))
+	line("Failure", joinNonEmpty(" — ", EscapeMarkdown(ev.FailureCode), EscapeMarkdown(ev.FailureMessage)))
+	if !ev.OccurredAt.IsZero() {
+		line("Time", ev.OccurredAt.In(loc).Format(TimeLayout))
+	}
+	b.WriteString("\n> The message template failed; this is the plain fallback.\n\n")
+	b.WriteString("ref: " + EscapeMarkdown(d.EventID))
+	return Rendered{Title: title, Text: b.String()}
+}
+
+// fallbackMoney formats the event's amount for Fallback. ok is false when the
+// currency is unknown and the text shows raw minor units; text is "" for an
+// event without an amount.
+func fallbackMoney(ev bankhooks.Event) (text string, ok bool) {
+	if ev.Currency == "" && ev.Amount == 0 {
+		return "", false
+	}
+	if s, err := FormatMoney(ev.Amount, ev.Currency, "en"); err == nil {
+		return s, true
+	}
+	cur := ev.Currency
+	if cur == "" {
+		cur = "no currency"
+	} else if len(cur) > 16 {
+		cur = strings.ToValidUTF8(cur[:16], "") + "…"
+	}
+	return strconv.FormatInt(ev.Amount, 10) + " minor units (" + cur + ")", false
+}
+
+// joinNonEmpty joins the non-empty parts with sep.
+func joinNonEmpty(sep string, parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, sep)
+}

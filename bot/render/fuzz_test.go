@@ -1,0 +1,186 @@
+package render
+
+import (
+	"errors"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/bankbot/bankbot/bankhooks"
+)
+
+func FuzzAmountFormat(f *testing.F) {
+	f.Add(int64(5000), "THB", uint8(0))
+	f.Add(int64(123456789), "THB", uint8(1))
+	f.Add(int64(math.MaxInt64), "JPY", uint8(2))
+	f.Add(int64(math.MinInt64), "KWD", uint8(3))
+	f.Add(int64(1), "CLF", uint8(1))
+	f.Add(int64(-1), "IDR", uint8(3))
+	f.Add(int64(0), "", uint8(0))
+	f.Add(int64(5), "XYZ", uint8(0))
+	f.Add(int64(5), "thb", uint8(4))
+	f.Fuzz(func(t *testing.T, minor int64, currency string, langSel uint8) {
+		langs := append(Languages(), "xx")
+		lang := langs[int(langSel)%len(langs)]
+		got, err := FormatAmount(minor, currency, lang)
+		if err != nil {
+			if !errors.Is(err, ErrUnknownCurrency) && !errors.Is(err, ErrUnknownLanguage) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if got != "" {
+				t.Fatalf("error with output %q", got)
+			}
+			return
+		}
+		group, dec, _ := separators(lang)
+		exp, ok := exponent(currency)
+		if !ok {
+			exp = 0 // the no-amount case: "0"
+		}
+		frac := ""
+		if exp > 0 {
+			frac = regexp.QuoteMeta(string(dec)) + `\d{` + strconv.Itoa(exp) + `}`
+		}
+		shape := regexp.MustCompile(`^-?(0|[1-9]\d{0,2}(` + regexp.QuoteMeta(string(group)) + `\d{3})*)` + frac + `$`)
+		if !shape.MatchString(got) {
+			t.Fatalf("FormatAmount(%d, %q, %q) = %q: not grouped by thousands with %d decimals", minor, currency, lang, got, exp)
+		}
+		digits := strings.NewReplacer(string(group), "", string(dec), "").Replace(got)
+		back, err := strconv.ParseInt(digits, 10, 64)
+		if err != nil || back != minor {
+			t.Fatalf("FormatAmount(%d, %q, %q) = %q, digits %q give %d (%v)", minor, currency, lang, got, digits, back, err)
+		}
+	})
+}
+
+func FuzzRender(f *testing.F) {
+	e, err := New(Options{Location: bangkok(f)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("Somchai Jaidee", "Order #1001", uint16(0))
+	f.Add("*Bob*", "[x](http://evil.test)", uint16(7))
+	f.Add("Bob\n### Paid THB 1,000,000\nref: ev_fake", "<font color=red>x</font>", uint16(13))
+	f.Add("\u202e00.05", "1. item", uint16(21))
+	f.Add("", "- list", uint16(33))
+	f.Add(" \r\n ", "\\", uint16(40))
+	f.Add(strings.Repeat("ก*", 5000), strings.Repeat("\n", 100), uint16(77))
+	f.Add("a\xffb", "`code`", uint16(87))
+	f.Fuzz(func(t *testing.T, counterparty, description string, sel uint16) {
+		sets := e.Sets()
+		set := sets[int(sel)%len(sets)]
+		lang := Languages()[int(sel/2)%len(Languages())]
+		kind := bankhooks.Kinds()[int(sel/8)%len(bankhooks.Kinds())]
+
+		d := goldenData(kind)
+		d.Event.Livemode = sel%3 != 0
+		base := d
+		d.Event.Counterparty, d.Event.Description = counterparty, description
+		// The baseline has plain strings that are empty exactly when the
+		// fuzzed ones are, so it has the same optional lines.
+		base.Event.Counterparty, base.Event.Description = "", ""
+		if EscapeMarkdown(counterparty) != "" {
+			base.Event.Counterparty = "x"
+		}
+		if EscapeMarkdown(description) != "" {
+			base.Event.Description = "y"
+		}
+
+		want, err := e.Render(set, lang, base)
+		if err != nil {
+			t.Fatalf("baseline: %v", err)
+		}
+		got, err := e.Render(set, lang, d)
+		if err != nil {
+			t.Fatalf("Render(%s, %s, %s): %v", set, lang, kind, err)
+		}
+		if got.Title != want.Title {
+			t.Fatalf("title changed: %q, want %q", got.Title, want.Title)
+		}
+		gotLines, wantLines := strings.Split(got.Text, "\n"), strings.Split(want.Text, "\n")
+		if len(gotLines) != len(wantLines) || gotLines[0] != wantLines[0] || gotLines[len(gotLines)-1] != wantLines[len(wantLines)-1] {
+			t.Fatalf("provider strings changed the layout:\n%s\nwant the shape of:\n%s", got.Text, want.Text)
+		}
+		if len(got.Text) > MaxTextBytes {
+			t.Fatalf("text is %d bytes", len(got.Text))
+		}
+
+		fb, fbBase := Fallback(d, nil), Fallback(base, nil)
+		if fb.Title != fbBase.Title || !strings.HasPrefix(fb.Text, "### ") ||
+			strings.Count(fb.Text, "\n") != strings.Count(fbBase.Text, "\n") {
+			t.Fatalf("fallback layout changed:\n%s\nwant the shape of:\n%s", fb.Text, fbBase.Text)
+		}
+	})
+}
+
+func FuzzEscapeMarkdown(f *testing.F) {
+	for _, s := range []string{"", "*Bob*", "# x", "1. x", "- x", "a\nb", "\u202ex", "\\", "a\xff", strings.Repeat("_", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := EscapeMarkdown(s)
+		if !utf8.ValidString(got) {
+			t.Fatalf("invalid UTF-8 %q", got)
+		}
+		if strings.ContainsAny(got, "\n\r\u2028\u2029\u202e\u2066") {
+			t.Fatalf("line break or bidi control left in %q", got)
+		}
+		if n := utf8.RuneCountInString(got); n > 2*MaxFieldRunes {
+			t.Fatalf("%d runes", n)
+		}
+		if got != strings.TrimSpace(got) {
+			t.Fatalf("untrimmed %q", got)
+		}
+		rs := []rune(got)
+		for i := 0; i < len(rs); i++ {
+			if rs[i] == '\\' {
+				i++ // the escaped character
+				if i == len(rs) {
+					t.Fatalf("dangling backslash in %q", got)
+				}
+				continue
+			}
+			if strings.ContainsRune("*_[]<>~`", rs[i]) {
+				t.Fatalf("unescaped %q in %q", rs[i], got)
+			}
+			if i == 0 && strings.ContainsRune("#>", rs[i]) {
+				t.Fatalf("unescaped leading %q in %q", rs[i], got)
+			}
+		}
+	})
+}
+
+func FuzzMaskAccount(f *testing.F) {
+	for _, s := range []string{"", "1234", "12345", "123-4-56789-0", "**** 4242", "ก๑๒๓๔๕", "----12", " \t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := MaskAccount(s)
+		if strings.TrimSpace(s) == "" {
+			if got != "" {
+				t.Fatalf("MaskAccount(%q) = %q, want empty", s, got)
+			}
+			return
+		}
+		rest, ok := strings.CutPrefix(got, maskDots)
+		if !ok {
+			t.Fatalf("MaskAccount(%q) = %q: no mask", s, got)
+		}
+		if rest == "" {
+			return
+		}
+		rs := []rune(rest)
+		if len(rs) != 4 || utf8.RuneCountInString(strings.TrimSpace(s)) < 5 {
+			t.Fatalf("MaskAccount(%q) = %q shows too much", s, got)
+		}
+		for _, r := range rs {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				t.Fatalf("MaskAccount(%q) = %q shows %q", s, got, r)
+			}
+		}
+	})
+}

@@ -1,0 +1,351 @@
+package dingtalktest
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The published CatchZeng vector (dingtalk.md §1.3), checked independently of
+// package dingtalk.
+const (
+	vecSecret = "SECb90923e19e58b466481e9e7b7a5b4f108a4531abde590ad3967fb29f0eae5c68"
+	vecTS     = int64(1582163555000)
+	vecSign   = "BQKsG+QOCl+bYJOLc6pxDHxjVquzlZPWgvRzeN2J5zY="
+)
+
+type answer struct {
+	status  int
+	errcode int
+	errmsg  string
+}
+
+func post(t *testing.T, rawURL, contentType, body string) answer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, rawURL, strings.NewReader(body))
+	require.NoError(t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out struct {
+		ErrCode int    `json:"errcode"`
+		ErrMsg  string `json:"errmsg"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return answer{resp.StatusCode, out.ErrCode, out.ErrMsg}
+}
+
+func signedURL(s *Server, ts int64, sign string) string {
+	q := url.Values{}
+	q.Set("access_token", s.Token())
+	q.Set("timestamp", strconv.FormatInt(ts, 10))
+	q.Set("sign", sign)
+	return s.BaseURL() + SendPath + "?" + q.Encode()
+}
+
+const jsonType = "application/json; charset=utf-8"
+
+func textBody(s string) string {
+	b, _ := json.Marshal(map[string]any{"msgtype": "text", "text": map[string]string{"content": s}})
+	return string(b)
+}
+
+func TestServer_Signature(t *testing.T) {
+	tests := []struct {
+		name    string
+		now     time.Time
+		rawURL  func(s *Server) string
+		errcode int
+		errmsg  string
+	}{
+		{name: "published vector accepted", now: time.UnixMilli(vecTS),
+			rawURL: func(s *Server) string { return signedURL(s, vecTS, vecSign) }},
+		{name: "59 minutes later accepted", now: time.UnixMilli(vecTS).Add(59 * time.Minute),
+			rawURL: func(s *Server) string { return signedURL(s, vecTS, vecSign) }},
+		{name: "stale by more than 1h", now: time.UnixMilli(vecTS).Add(time.Hour + time.Second),
+			rawURL: func(s *Server) string { return signedURL(s, vecTS, vecSign) }, errcode: 310000, errmsg: "invalid timestamp"},
+		{name: "from the future by more than 1h", now: time.UnixMilli(vecTS).Add(-time.Hour - time.Second),
+			rawURL: func(s *Server) string { return signedURL(s, vecTS, vecSign) }, errcode: 310000, errmsg: "invalid timestamp"},
+		{name: "bad sign", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return signedURL(s, vecTS, "AAAA"+vecSign[4:]) },
+			errcode: 310000, errmsg: "sign not match"},
+		{name: "sign of another timestamp", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return signedURL(s, vecTS+1, vecSign) },
+			errcode: 310000, errmsg: "sign not match"},
+		{name: "double url-encoded sign", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return signedURL(s, vecTS, url.QueryEscape(vecSign)) },
+			errcode: 310000, errmsg: "sign not match"},
+		{name: "no sign", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return s.URL() + "&timestamp=" + strconv.FormatInt(vecTS, 10) },
+			errcode: 310000, errmsg: "sign not match"},
+		{name: "sign twice", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return signedURL(s, vecTS, vecSign) + "&sign=x" },
+			errcode: 310000, errmsg: "sign not match"},
+		{name: "no timestamp", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return s.URL() + "&sign=" + url.QueryEscape(vecSign) },
+			errcode: 310000, errmsg: "invalid timestamp"},
+		{name: "wrong token", now: time.UnixMilli(vecTS),
+			rawURL: func(s *Server) string {
+				return strings.Replace(signedURL(s, vecTS, vecSign), "access_token="+s.Token(), "access_token=nope", 1)
+			},
+			errcode: 400101},
+		{name: "no token", now: time.UnixMilli(vecTS),
+			rawURL:  func(s *Server) string { return s.BaseURL() + SendPath },
+			errcode: 300001},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewClock(tc.now)
+			s := New(t, Options{Secret: vecSecret, Now: clock.Now})
+			got := post(t, tc.rawURL(s), jsonType, textBody("hello"))
+			require.Equal(t, http.StatusOK, got.status, "DingTalk answers 200 even when it rejects")
+			require.Equal(t, tc.errcode, got.errcode)
+			if tc.errmsg != "" {
+				require.Equal(t, tc.errmsg, got.errmsg)
+			}
+			if tc.errcode == 0 {
+				require.Len(t, s.Messages(), 1)
+				require.Equal(t, vecTS, s.Messages()[0].Timestamp)
+			} else {
+				require.Empty(t, s.Messages())
+			}
+		})
+	}
+}
+
+func TestServer_RateLimit(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC))
+	s := New(t, Options{Now: clock.Now})
+	for i := range 20 {
+		require.Zero(t, post(t, s.URL(), jsonType, textBody("m"+strconv.Itoa(i))).errcode, "message %d", i+1)
+		clock.Advance(time.Second)
+	}
+	got := post(t, s.URL(), jsonType, textBody("21st"))
+	require.Equal(t, 410100, got.errcode, "the 21st message inside a minute is refused")
+	require.Len(t, s.Messages(), 20)
+
+	clock.Advance(5 * time.Minute)
+	require.Equal(t, 410100, post(t, s.URL(), jsonType, textBody("blocked")).errcode, "still blocked 5 minutes later")
+	clock.Advance(5*time.Minute + time.Second)
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("after block")).errcode, "free again after 10 minutes")
+	require.Len(t, s.Messages(), 21)
+}
+
+func TestServer_RateWindowSlides(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC))
+	s := New(t, Options{Now: clock.Now, RatePerMinute: 3})
+	for range 3 {
+		require.Zero(t, post(t, s.URL(), jsonType, textBody("a")).errcode)
+	}
+	clock.Advance(61 * time.Second)
+	for range 3 {
+		require.Zero(t, post(t, s.URL(), jsonType, textBody("b")).errcode, "the window slid past the first three")
+	}
+	require.True(t, s.BlockedUntil().IsZero())
+}
+
+func TestServer_BodyChecks(t *testing.T) {
+	exact := func(n int) string {
+		b := textBody("")
+		return textBody(strings.Repeat("x", n-len(b)))
+	}
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		errcode     int
+	}{
+		{name: "exactly 20000 bytes accepted", contentType: jsonType, body: exact(20000)},
+		{name: "20001 bytes refused", contentType: jsonType, body: exact(20001), errcode: 460101},
+		{name: "not json", contentType: jsonType, body: "{", errcode: 40035},
+		{name: "empty", contentType: jsonType, body: "", errcode: 40035},
+		{name: "text without content", contentType: jsonType, body: `{"msgtype":"text","text":{}}`, errcode: 40035},
+		{name: "markdown without title", contentType: jsonType, body: `{"msgtype":"markdown","markdown":{"text":"x"}}`, errcode: 40035},
+		{name: "unknown msgtype", contentType: jsonType, body: `{"msgtype":"image"}`, errcode: 400105},
+		{name: "wrong content type", contentType: "text/plain", body: textBody("x"), errcode: 43004},
+		{name: "no content type", body: textBody("x"), errcode: 43004},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t, Options{})
+			require.Equal(t, tc.errcode, post(t, s.URL(), tc.contentType, tc.body).errcode)
+		})
+	}
+}
+
+func TestServer_DecodesMessages(t *testing.T) {
+	s := New(t, Options{})
+	body := `{"msgtype":"markdown","markdown":{"title":"收款","text":"THB 50.00\n\n@13800001111"},` +
+		`"at":{"atMobiles":["13800001111"],"atUserIds":["u1"],"isAtAll":true},"msgUuid":"evt_1"}`
+	require.Zero(t, post(t, s.URL(), jsonType, body).errcode)
+	msgs := s.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "markdown", msgs[0].MsgType)
+	require.Equal(t, "收款", msgs[0].Title)
+	require.Equal(t, "THB 50.00\n\n@13800001111", msgs[0].Text)
+	require.Equal(t, []string{"13800001111"}, msgs[0].AtMobiles)
+	require.Equal(t, []string{"u1"}, msgs[0].AtUserIDs)
+	require.True(t, msgs[0].AtAll)
+	require.Equal(t, "evt_1", msgs[0].UUID)
+	require.JSONEq(t, body, string(msgs[0].Raw))
+}
+
+func TestServer_Keywords(t *testing.T) {
+	s := New(t, Options{Keywords: []string{"bankbot"}})
+	got := post(t, s.URL(), jsonType, textBody("no word"))
+	require.Equal(t, 310000, got.errcode)
+	require.Equal(t, "keywords not in content", got.errmsg)
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("from bankbot")).errcode)
+}
+
+func TestServer_DownModes(t *testing.T) {
+	t.Run("503", func(t *testing.T) {
+		s := New(t, Options{})
+		s.SetDown(true)
+		require.Equal(t, http.StatusServiceUnavailable, post(t, s.URL(), jsonType, textBody("x")).status)
+		s.SetDown(false)
+		require.Zero(t, post(t, s.URL(), jsonType, textBody("x")).errcode)
+		require.Equal(t, 2, s.Requests())
+		require.Len(t, s.Messages(), 1)
+	})
+	t.Run("hangup", func(t *testing.T) {
+		s := New(t, Options{DownMode: DownHangup})
+		s.SetDown(true)
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(), strings.NewReader(textBody("x")))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", jsonType)
+		resp, err := http.DefaultClient.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		require.Error(t, err, "the connection is dropped without an answer")
+		require.Empty(t, s.Messages())
+	})
+}
+
+func TestServer_Script(t *testing.T) {
+	s := New(t, Options{})
+	s.Script(Response{Status: 500}, Response{ErrCode: 130101}, Response{Body: "not json"})
+	require.Equal(t, 500, post(t, s.URL(), jsonType, textBody("1")).status)
+	got := post(t, s.URL(), jsonType, textBody("2"))
+	require.Equal(t, answer{200, 130101, "send too fast, exceed 20 times per minute"}, got)
+	got = post(t, s.URL(), jsonType, textBody("3"))
+	require.Equal(t, 200, got.status)
+	require.Zero(t, got.errcode)
+	require.Empty(t, s.Messages(), "scripted answers are not recorded as messages")
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("4")).errcode, "normal handling after the script")
+	require.Len(t, s.Messages(), 1)
+	require.Equal(t, 4, s.Requests())
+	answers := s.Answers()
+	require.Len(t, answers, 4)
+	require.True(t, answers[1].Scripted)
+	require.False(t, answers[3].Scripted)
+}
+
+func TestServer_StallReleasedByClient(t *testing.T) {
+	s := New(t, Options{})
+	s.Script(Response{Stall: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL(), strings.NewReader(textBody("x")))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", jsonType)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if resp != nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	for s.Requests() == 0 { // wait until the request is held by the server
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+}
+
+func TestServer_WaitForMessages(t *testing.T) {
+	s := New(t, Options{})
+	go func() {
+		for i := range 3 {
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(), strings.NewReader(textBody(strconv.Itoa(i))))
+			req.Header.Set("Content-Type", jsonType)
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+	}()
+	require.Len(t, s.WaitForMessages(3, 10*time.Second), 3)
+	require.Len(t, s.WaitForMessages(4, time.Millisecond), 3, "returns what it has on timeout")
+}
+
+func TestServer_HandlerMountedElsewhere(t *testing.T) {
+	s := New(t, Options{})
+	mux := http.NewServeMux()
+	mux.Handle(SendPath, s.Handler())
+	other := httptest.NewServer(mux)
+	t.Cleanup(other.Close)
+	require.Zero(t, post(t, other.URL+SendPath+"?access_token="+s.Token(), jsonType, textBody("x")).errcode)
+	require.Len(t, s.Messages(), 1)
+}
+
+func TestServer_HelpersForChildProcesses(t *testing.T) {
+	s := Start(Options{Secret: vecSecret, Token: "tok"})
+	defer s.Close()
+	env := s.Env("DT")
+	require.Contains(t, env, "DT_WEBHOOK="+s.URL())
+	require.Contains(t, env, "DT_SECRET="+vecSecret)
+	require.Contains(t, env, "DT_TOKEN=tok")
+	y := s.RobotYAML("finance-th")
+	require.Contains(t, y, "  finance-th:\n    webhook: \""+s.URL()+"\"\n")
+	require.Contains(t, y, "secret: \""+vecSecret+"\"")
+	require.True(t, strings.HasPrefix(s.URL(), "http://127.0.0.1:"))
+	s.Close() // idempotent
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(textBody("x")))
+	f.Add([]byte(`{"msgtype":"markdown","markdown":{"title":"t","text":"x"},"at":{"atMobiles":["1"]}}`))
+	f.Add([]byte(`{"msgtype":"feedCard","feedCard":{}}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rec, code, msg := decode(raw)
+		if code != 0 {
+			require.Contains(t, []int{40035, 400105}, code)
+			require.NotEmpty(t, msg)
+			return
+		}
+		require.Contains(t, []string{"text", "markdown", "link", "actionCard", "feedCard"}, rec.MsgType)
+		if rec.MsgType == "text" || rec.MsgType == "markdown" {
+			require.NotEmpty(t, rec.Text)
+		}
+	})
+}
+
+func FuzzCheckAuth(f *testing.F) {
+	f.Add("dingtalktest-token", strconv.FormatInt(vecTS, 10), vecSign, int64(0))
+	f.Add("x", "1", "", int64(5))
+	f.Add("dingtalktest-token", "-1", "AAAA", int64(-3600001))
+	f.Fuzz(func(t *testing.T, token, ts, sign string, skewMs int64) {
+		s := &Server{opts: Options{Token: DefaultToken, Secret: vecSecret}}
+		now := time.UnixMilli(vecTS).Add(time.Duration(skewMs) * time.Millisecond)
+		q := url.Values{"access_token": {token}, "timestamp": {ts}, "sign": {sign}}
+		gotTS, code, _ := s.checkAuth(q, now)
+		if code == 0 {
+			require.Equal(t, DefaultToken, token)
+			require.Equal(t, vecSign, sign, "only the published signature passes for this secret")
+			require.Equal(t, vecTS, gotTS)
+		}
+	})
+}

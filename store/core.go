@@ -1,0 +1,578 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The semantics of every Store method live here, once, in SQL that both
+// SQLite and PostgreSQL accept. A driver (sqlite.go, postgres.go) supplies a
+// backend: how to run a read and a write transaction, how a time is encoded,
+// which lock clause a claim uses, and how a driver error is classified. Queries
+// are written with ? placeholders; the PostgreSQL backend rewrites them to $n.
+
+// row is one result row.
+type row interface{ Scan(dest ...any) error }
+
+// rows is a result set; Close releases it.
+type rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// querier runs statements, inside a transaction or not.
+type querier interface {
+	exec(ctx context.Context, q string, args ...any) (rowsAffected int64, err error)
+	queryRow(ctx context.Context, q string, args ...any) row
+	query(ctx context.Context, q string, args ...any) (rows, error)
+}
+
+// backend is what a driver provides to core.
+type backend interface {
+	// read runs fn outside any transaction. Errors fn returns that are not
+	// the store's own sentinels are classified (ErrUnavailable or plain).
+	read(ctx context.Context, op string, fn func(q querier) error) error
+	// write runs fn in one write transaction and commits it; it returns
+	// only after the commit is durable.
+	write(ctx context.Context, op string, fn func(q querier) error) error
+	// timeArg encodes a non-zero time already in msUTC form.
+	timeArg(t time.Time) any
+	// claimLock is the row-locking clause of the claim's inner SELECT.
+	claimLock() string
+	ping(ctx context.Context) error
+	close() error
+}
+
+// core implements Store on top of a backend.
+type core struct {
+	b backend
+}
+
+// dbTime scans a stored time: INTEGER unix milliseconds (SQLite),
+// TIMESTAMPTZ (PostgreSQL) or NULL (the zero time).
+type dbTime struct{ t time.Time }
+
+// Scan implements sql.Scanner; pgx honours it too.
+func (d *dbTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		d.t = time.Time{}
+	case int64:
+		d.t = time.UnixMilli(x).UTC()
+	case time.Time:
+		d.t = msUTC(x)
+	default:
+		return fmt.Errorf("scan time: unsupported type %T", v)
+	}
+	return nil
+}
+
+// tv encodes t for a statement: NULL for the zero time, else the driver's
+// form of t truncated to the millisecond in UTC.
+func (c *core) tv(t time.Time) any {
+	t = msUTC(t)
+	if t.IsZero() {
+		return nil
+	}
+	return c.b.timeArg(t)
+}
+
+const insertEventSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
+	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, provider_event_id) DO NOTHING`
+
+// InsertEvent commits a new event, or reports the earlier one with the same
+// (source, provider event id). It returns only after the commit.
+func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error) {
+	const op = "insert event"
+	if err := checkEvent(e); err != nil {
+		return InsertResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	enc, err := encodeEvent(e)
+	if err != nil {
+		return InsertResult{}, fmt.Errorf("%s: %w", op, err)
+	}
+	ev := enc.event
+	var res InsertResult
+	err = c.b.write(ctx, op, func(q querier) error {
+		n, err := q.exec(ctx, insertEventSQL,
+			e.ID, e.Source, text(ev.Provider), ev.ID, text(ev.Type), text(string(ev.Kind)),
+			ev.Amount, text(ev.Currency), text(ev.Reference), c.tv(ev.OccurredAt), c.tv(e.ReceivedAt),
+			text(e.RemoteIP), enc.headers, blob(e.Body), enc.json)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			res = InsertResult{ID: e.ID}
+			return nil
+		}
+		// The key exists (ON CONFLICT did nothing). PostgreSQL made this
+		// statement wait for a concurrent inserter of the same key to commit,
+		// and READ COMMITTED gives the next statement a fresh snapshot, so the
+		// winner's row is visible here in both drivers.
+		var id string
+		err = q.queryRow(ctx, `SELECT id FROM events WHERE source = ? AND provider_event_id = ?`, e.Source, ev.ID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return plain(fmt.Errorf("event %s was not inserted and no event holds its key", e.ID))
+		}
+		if err != nil {
+			return err
+		}
+		res = InsertResult{ID: id, Duplicate: true}
+		return nil
+	})
+	if err != nil {
+		return InsertResult{}, err
+	}
+	return res, nil
+}
+
+const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at`
+
+func scanEvent(r row) (StoredEvent, error) {
+	var (
+		se               StoredEvent
+		evJSON, hJSON    []byte
+		received, routed dbTime
+	)
+	if err := r.Scan(&se.ID, &se.Source, &evJSON, &received, &se.RemoteIP, &hJSON, &se.Body, &routed); err != nil {
+		return StoredEvent{}, err
+	}
+	se.ReceivedAt, se.RoutedAt = received.t, routed.t
+	if err := decodeEvent(&se, evJSON, hJSON); err != nil {
+		return StoredEvent{}, err
+	}
+	return se, nil
+}
+
+// GetEvent reads one event by bankbot id.
+func (c *core) GetEvent(ctx context.Context, id string) (StoredEvent, error) {
+	const op = "get event"
+	var se StoredEvent
+	err := c.b.read(ctx, op, func(q querier) error {
+		var err error
+		se, err = scanEvent(q.queryRow(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s %q: %w", op, id, ErrNotFound)
+		}
+		return err
+	})
+	return se, err
+}
+
+// UnroutedEvents returns up to limit events not yet routed, oldest first.
+func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
+	const op = "unrouted events"
+	if limit <= 0 {
+		return nil, fmt.Errorf("%s: %w", op, invalidf("limit %d is not positive", limit))
+	}
+	var out []StoredEvent
+	err := c.b.read(ctx, op, func(q querier) error {
+		rs, err := q.query(ctx, `SELECT `+eventCols+` FROM events WHERE routed_at IS NULL
+			ORDER BY received_at, id LIMIT ?`, limit)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			se, err := scanEvent(rs)
+			if err != nil {
+				return err
+			}
+			out = append(out, se)
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
+// eventExists answers ErrNotFound for an unknown event id.
+func eventExists(ctx context.Context, q querier, op, id string) error {
+	var one int
+	err := q.queryRow(ctx, `SELECT 1 FROM events WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: event %q: %w", op, id, ErrNotFound)
+	}
+	return err
+}
+
+// RouteEvent atomically creates the event's deliveries (due at now; an
+// existing (event, route) row is left alone) and marks the event routed. The
+// first routing time is kept when an event is routed again.
+func (c *core) RouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) error {
+	const op = "route event"
+	if err := checkDeliveries(ds); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if now.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("now is zero"))
+	}
+	t := c.tv(now)
+	return c.b.write(ctx, op, func(q querier) error {
+		if err := eventExists(ctx, q, op, eventID); err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if _, err := q.exec(ctx, `INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
+					next_attempt_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+				ON CONFLICT (event_id, route) DO NOTHING`,
+				eventID, d.Route, d.Robot, blob(d.Spec), t, t, t); err != nil {
+				return err
+			}
+		}
+		_, err := q.exec(ctx, `UPDATE events SET routed_at = COALESCE(routed_at, ?) WHERE id = ?`, t, eventID)
+		return err
+	})
+}
+
+const deliveryCols = `id, event_id, route, robot, spec, status, attempts, next_attempt_at,
+	lease_owner, lease_until, last_reason, last_error, created_at, updated_at, sent_at`
+
+func scanDelivery(r row) (Delivery, error) {
+	var (
+		d                                    Delivery
+		next, lease, created, updated, sentT dbTime
+	)
+	err := r.Scan(&d.ID, &d.EventID, &d.Route, &d.Robot, &d.Spec, &d.Status, &d.Attempts, &next,
+		&d.LeaseOwner, &lease, &d.LastReason, &d.LastError, &created, &updated, &sentT)
+	if err != nil {
+		return Delivery{}, err
+	}
+	d.NextAttemptAt, d.LeaseUntil, d.CreatedAt, d.UpdatedAt, d.SentAt = next.t, lease.t, created.t, updated.t, sentT.t
+	if d.Spec == nil {
+		d.Spec = []byte{}
+	}
+	return d, nil
+}
+
+func collectDeliveries(rs rows, err error) ([]Delivery, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []Delivery
+	for rs.Next() {
+		d, err := scanDelivery(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rs.Err()
+}
+
+// ClaimDeliveries leases up to c.Limit due deliveries of c.Robot, oldest due
+// first (next_attempt_at, then id), setting status sending, lease_owner and
+// lease_until. Due means pending with next_attempt_at <= Now, or sending
+// with lease_until <= Now.
+//
+// Failure policy: a lease fails open. A worker that dies (kill -9, power loss,
+// lost database connection) leaves its rows sending; once lease_until passes
+// they are due again and the next claimer re-sends them. Delivery is therefore
+// at least once: a message DingTalk accepted just before the crash is sent a
+// second time, because a duplicate alert is preferred to a lost one. A lease is
+// not renewed, so callers choose LeaseUntil beyond their per-attempt timeout.
+// The crashed attempt is not counted in attempts (nothing recorded it).
+//
+// Exclusivity: SQLite runs the claim as one statement inside a BEGIN
+// IMMEDIATE transaction (one writer at a time); PostgreSQL selects the rows
+// FOR UPDATE SKIP LOCKED, re-checking each locked row, so two concurrent
+// claimers never receive the same row.
+func (c *core) ClaimDeliveries(ctx context.Context, cl Claim) ([]Delivery, error) {
+	const op = "claim deliveries"
+	if err := checkClaim(cl); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	now := c.tv(cl.Now)
+	q := `WITH due AS MATERIALIZED (
+		SELECT id AS due_id FROM deliveries
+		WHERE robot = ? AND ((status = 'pending' AND next_attempt_at <= ?)
+			OR (status = 'sending' AND lease_until <= ?))
+		ORDER BY next_attempt_at, id
+		LIMIT ? ` + c.b.claimLock() + `)
+	UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+	WHERE id IN (SELECT due_id FROM due)
+	RETURNING ` + deliveryCols
+	var out []Delivery
+	err := c.b.write(ctx, op, func(qr querier) error {
+		var err error
+		out, err = collectDeliveries(qr.query(ctx, q, cl.Robot, now, now, cl.Limit, cl.Owner, c.tv(cl.LeaseUntil), now))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING has no defined order.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].NextAttemptAt.Equal(out[j].NextAttemptAt) {
+			return out[i].NextAttemptAt.Before(out[j].NextAttemptAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// transition moves delivery id from status from by the SET clause set (with
+// args), and, when a is not nil, records a as attempt number attempts (the
+// counter after the update). No row changed means ErrNotFound or ErrConflict.
+func (c *core) transition(ctx context.Context, op string, id int64, from, set string, args []any, a *Attempt) error {
+	return c.b.write(ctx, op, func(q querier) error {
+		var n int
+		err := q.queryRow(ctx, `UPDATE deliveries SET `+set+` WHERE id = ? AND status = ? RETURNING attempts`,
+			append(args, id, from)...).Scan(&n)
+		if errors.Is(err, sql.ErrNoRows) {
+			var status string
+			err = q.queryRow(ctx, `SELECT status FROM deliveries WHERE id = ?`, id).Scan(&status)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			return stateErr(op, id, status, from)
+		}
+		if err != nil || a == nil {
+			return err
+		}
+		_, err = q.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, reason, error)
+			VALUES (?, ?, ?, ?, ?, ?)`, id, n, c.tv(a.At), a.Duration.Milliseconds(), text(a.Reason), text(a.Error))
+		return err
+	})
+}
+
+// CompleteDelivery marks a sending delivery sent (sent_at = a.At), counts and
+// records the attempt and clears the lease.
+func (c *core) CompleteDelivery(ctx context.Context, id int64, a Attempt) error {
+	at := c.tv(a.At)
+	return c.transition(ctx, "complete delivery", id, StatusSending,
+		`status = 'sent', attempts = attempts + 1, sent_at = ?, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{at, at, text(a.Reason), text(a.Error)}, &a)
+}
+
+// RetryDelivery records a failed attempt of a sending delivery and makes it
+// pending again, due at next.
+func (c *core) RetryDelivery(ctx context.Context, id int64, a Attempt, next time.Time) error {
+	const op = "retry delivery"
+	if next.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("next is zero"))
+	}
+	return c.transition(ctx, op, id, StatusSending,
+		`status = 'pending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{c.tv(next), c.tv(a.At), text(a.Reason), text(a.Error)}, &a)
+}
+
+// ReleaseDelivery returns a sending delivery to pending at next without
+// counting an attempt. updated_at is left as it was: the interface passes no
+// current time.
+func (c *core) ReleaseDelivery(ctx context.Context, id int64, next time.Time) error {
+	const op = "release delivery"
+	if next.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("next is zero"))
+	}
+	return c.transition(ctx, op, id, StatusSending,
+		`status = 'pending', next_attempt_at = ?, lease_owner = '', lease_until = NULL`,
+		[]any{c.tv(next)}, nil)
+}
+
+// DeadLetter records a failed attempt of a sending delivery and marks it dead.
+func (c *core) DeadLetter(ctx context.Context, id int64, a Attempt) error {
+	return c.transition(ctx, "dead-letter delivery", id, StatusSending,
+		`status = 'dead', attempts = attempts + 1, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{c.tv(a.At), text(a.Reason), text(a.Error)}, &a)
+}
+
+// RequeueDelivery makes a dead delivery pending again, due at now. The
+// attempt counter, the attempt log and last_reason/last_error are kept.
+func (c *core) RequeueDelivery(ctx context.Context, id int64, now time.Time) error {
+	const op = "requeue delivery"
+	if now.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("now is zero"))
+	}
+	t := c.tv(now)
+	return c.transition(ctx, op, id, StatusDead,
+		`status = 'pending', next_attempt_at = ?, updated_at = ?`, []any{t, t}, nil)
+}
+
+// RequeueEvent replays an event: every one of its deliveries, whatever its
+// status, becomes pending and due at now, with its lease cleared. It returns
+// how many deliveries it requeued. Attempts and the attempt log are kept.
+func (c *core) RequeueEvent(ctx context.Context, eventID string, now time.Time) (int, error) {
+	const op = "requeue event"
+	if now.IsZero() {
+		return 0, fmt.Errorf("%s: %w", op, invalidf("now is zero"))
+	}
+	t := c.tv(now)
+	var n int64
+	err := c.b.write(ctx, op, func(q querier) error {
+		if err := eventExists(ctx, q, op, eventID); err != nil {
+			return err
+		}
+		var err error
+		n, err = q.exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,
+			lease_owner = '', lease_until = NULL WHERE event_id = ?`, t, t, eventID)
+		return err
+	})
+	return int(n), err
+}
+
+// GetDelivery reads one delivery.
+func (c *core) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
+	const op = "get delivery"
+	var d Delivery
+	err := c.b.read(ctx, op, func(q querier) error {
+		var err error
+		d, err = scanDelivery(q.queryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s %d: %w", op, id, ErrNotFound)
+		}
+		return err
+	})
+	return d, err
+}
+
+// ListDeliveries lists deliveries matching f, newest (highest id) first.
+func (c *core) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
+	const op = "list deliveries"
+	limit, err := listLimit(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if f.EventID != "" {
+		where, args = append(where, "event_id = ?"), append(args, f.EventID)
+	}
+	q := `SELECT ` + deliveryCols + ` FROM deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	out := []Delivery{}
+	err = c.b.read(ctx, op, func(qr querier) error {
+		ds, err := collectDeliveries(qr.query(ctx, q, append(args, limit)...))
+		out = append(out, ds...)
+		return err
+	})
+	return out, err
+}
+
+// Attempts lists one delivery's attempt log, oldest first.
+func (c *core) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error) {
+	const op = "attempts"
+	out := []Attempt{}
+	err := c.b.read(ctx, op, func(q querier) error {
+		var one int
+		err := q.queryRow(ctx, `SELECT 1 FROM deliveries WHERE id = ?`, deliveryID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("%s: delivery %d: %w", op, deliveryID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		rs, err := q.query(ctx, `SELECT at, duration_ms, reason, error FROM delivery_attempts
+			WHERE delivery_id = ? ORDER BY n`, deliveryID)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var (
+				a  Attempt
+				at dbTime
+				ms int64
+			)
+			if err := rs.Scan(&at, &ms, &a.Reason, &a.Error); err != nil {
+				return err
+			}
+			a.At, a.Duration = at.t, time.Duration(ms)*time.Millisecond
+			out = append(out, a)
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
+// Stats summarises the outbox in one statement (one consistent snapshot).
+func (c *core) Stats(ctx context.Context) (Stats, error) {
+	var (
+		st     Stats
+		oldest dbTime
+	)
+	err := c.b.read(ctx, "stats", func(q querier) error {
+		return q.queryRow(ctx, `SELECT
+			(SELECT COUNT(*) FROM deliveries WHERE status = 'pending'),
+			(SELECT COUNT(*) FROM deliveries WHERE status = 'sending'),
+			(SELECT COUNT(*) FROM deliveries WHERE status = 'dead'),
+			(SELECT COUNT(*) FROM events WHERE routed_at IS NULL),
+			(SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending')`).
+			Scan(&st.Pending, &st.Sending, &st.Dead, &st.Unrouted, &oldest)
+	})
+	st.OldestDueSince = oldest.t
+	return st, err
+}
+
+// Ping checks that the database answers.
+func (c *core) Ping(ctx context.Context) error {
+	if err := c.b.ping(ctx); err != nil {
+		if ours(err) {
+			return err
+		}
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// Close releases the database. It is safe to call more than once; every
+// later call on the store fails with ErrUnavailable.
+func (c *core) Close() error { return c.b.close() }
+
+// migrate applies the pending migrations in one write transaction. prelude
+// runs first in that transaction (PostgreSQL takes an advisory lock there so
+// replicas starting together migrate once); ddl creates schema_migrations.
+func (c *core) migrate(ctx context.Context, ms []migration, prelude []string, ddl string) error {
+	return c.b.write(ctx, "migrate", func(q querier) error {
+		for _, s := range append(prelude, ddl) {
+			if _, err := q.exec(ctx, s); err != nil {
+				return err
+			}
+		}
+		var current int
+		if err := q.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		todo, err := pendingMigrations(ms, current)
+		if err != nil {
+			return plain(err)
+		}
+		for _, m := range todo {
+			if _, err := q.exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			}
+			if _, err := q.exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// schemaVersion is the highest applied migration (tests use it).
+func (c *core) schemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := c.b.read(ctx, "schema version", func(q querier) error {
+		return q.queryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	})
+	return v, err
+}

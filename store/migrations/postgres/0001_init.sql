@@ -1,0 +1,61 @@
+-- bankbot schema, PostgreSQL. Times are TIMESTAMPTZ written at millisecond
+-- precision (the store truncates before writing); NULL = unset.
+
+CREATE TABLE events (
+    id                TEXT        PRIMARY KEY,
+    source            TEXT        NOT NULL,
+    provider          TEXT        NOT NULL DEFAULT '',
+    provider_event_id TEXT        NOT NULL,
+    type              TEXT        NOT NULL DEFAULT '',
+    kind              TEXT        NOT NULL DEFAULT '',
+    amount            BIGINT      NOT NULL DEFAULT 0, -- minor units of currency
+    currency          TEXT        NOT NULL DEFAULT '',
+    reference         TEXT        NOT NULL DEFAULT '',
+    occurred_at       TIMESTAMPTZ,
+    received_at       TIMESTAMPTZ NOT NULL,
+    remote_ip         TEXT        NOT NULL DEFAULT '',
+    -- json, not jsonb: kept verbatim, and jsonb refuses the \u0000 escape a
+    -- provider string may carry.
+    headers           JSON        NOT NULL DEFAULT '{}',
+    body              BYTEA       NOT NULL, -- raw bytes as received
+    event             JSON        NOT NULL, -- canonical bankhooks.Event
+    routed_at         TIMESTAMPTZ,
+    UNIQUE (source, provider_event_id)
+);
+
+-- UnroutedEvents: oldest first among the unrouted.
+CREATE INDEX events_unrouted ON events (received_at, id) WHERE routed_at IS NULL;
+
+CREATE TABLE deliveries (
+    id              BIGSERIAL   PRIMARY KEY,
+    event_id        TEXT        NOT NULL REFERENCES events (id) ON DELETE CASCADE,
+    route           TEXT        NOT NULL,
+    robot           TEXT        NOT NULL,
+    spec            BYTEA       NOT NULL,
+    status          TEXT        NOT NULL CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+    attempts        INTEGER     NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMPTZ NOT NULL,
+    lease_owner     TEXT        NOT NULL DEFAULT '',
+    lease_until     TIMESTAMPTZ,
+    last_reason     TEXT        NOT NULL DEFAULT '',
+    last_error      TEXT        NOT NULL DEFAULT '',
+    created_at      TIMESTAMPTZ NOT NULL,
+    updated_at      TIMESTAMPTZ NOT NULL,
+    sent_at         TIMESTAMPTZ,
+    UNIQUE (event_id, route)
+);
+
+-- ClaimDeliveries: due rows of one robot by status and time.
+CREATE INDEX deliveries_due ON deliveries (status, robot, next_attempt_at, id);
+-- ListDeliveries by status, newest first; Stats counts.
+CREATE INDEX deliveries_status ON deliveries (status, id);
+
+CREATE TABLE delivery_attempts (
+    delivery_id BIGINT      NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n           INTEGER     NOT NULL, -- 1-based attempt number
+    at          TIMESTAMPTZ NOT NULL,
+    duration_ms BIGINT      NOT NULL,
+    reason      TEXT        NOT NULL DEFAULT '',
+    error       TEXT        NOT NULL DEFAULT '',
+    PRIMARY KEY (delivery_id, n)
+);

@@ -175,7 +175,7 @@ func buildRobot(name string, rc *config.Robot, deps BuildDeps) (*Robot, error) {
 	now := deps.Clock.Now
 	switch rc.Type {
 	case "console":
-		r.Sender = &dingtalk.Console{Log: deps.Log.WithField("robot", name)}
+		r.Sender = &dingtalk.Console{Name: name, Log: deps.Log}
 	case "app":
 		s, err := dingtalk.NewAppRobot(dingtalk.AppRobotConfig{
 			AppKey: rc.AppKey, AppSecret: rc.AppSecret.Reveal(), RobotCode: rc.RobotCode,

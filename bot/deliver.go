@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/bot/render"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
@@ -50,7 +52,10 @@ func (d *deliverer) sync(ctx context.Context, rt *Runtime) {
 	d.apply(rt)
 }
 
-// apply starts and stops workers to match rt (used by reload).
+// apply starts and stops workers to match rt. A robot that is no longer
+// configured but still has deliveries in the outbox keeps (or gets) a worker:
+// it dead-letters them with a reason, so they are visible and replayable
+// instead of stranded.
 func (d *deliverer) apply(rt *Runtime) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -58,22 +63,50 @@ func (d *deliverer) apply(rt *Runtime) {
 	if ctx == nil {
 		return // not serving yet; serve's sync starts the workers
 	}
+	rates := map[string]int{}
+	for name, r := range rt.Robots {
+		rates[name] = r.RatePerMinute
+	}
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	orphans, err := d.app.store.OutboxRobots(qctx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		d.app.log.WithError(err).Warn("cannot list the robots with queued deliveries; checking again later")
+	}
+	for _, name := range orphans {
+		if _, ok := rates[name]; !ok {
+			rates[name] = config.DefaultRatePerMinute
+		}
+	}
 	for name, w := range d.workers {
-		if _, ok := rt.Robots[name]; !ok {
+		if _, ok := rates[name]; !ok {
 			w.cancel()
 			delete(d.workers, name)
 		}
 	}
-	for name, r := range rt.Robots {
+	for name, rate := range rates {
 		if w, ok := d.workers[name]; ok {
-			w.limiter.SetRate(r.RatePerMinute)
+			w.limiter.SetRate(rate)
 			w.wake()
 			continue
 		}
 		wctx, cancel := context.WithCancel(ctx)
-		w := &robotWorker{name: name, limiter: NewLimiter(r.RatePerMinute), wakeC: make(chan struct{}, 1), cancel: cancel}
+		w := &robotWorker{name: name, limiter: NewLimiter(rate), wakeC: make(chan struct{}, 1), cancel: cancel}
 		d.workers[name] = w
-		d.wg.Go(func() { d.app.runWorker(wctx, w) })
+		d.wg.Go(func() {
+			d.app.runWorker(wctx, w)
+			d.remove(w)
+		})
+	}
+}
+
+// remove forgets a worker that ended by itself.
+func (d *deliverer) remove(w *robotWorker) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.workers[w.name] == w {
+		w.cancel()
+		delete(d.workers, w.name)
 	}
 }
 
@@ -117,6 +150,12 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 			continue
 		}
 		if len(claimed) == 0 {
+			if _, ok := a.runtime.Load().Robots[w.name]; !ok && !a.hasQueued(ctx, w.name) {
+				// A removed robot's rows are dead-lettered as they fall due;
+				// once none is left the worker ends.
+				log.Info("the outbox of this removed robot is drained; worker stopped")
+				return
+			}
 			a.sleep(ctx, w, cfg.Delivery.PollInterval)
 			continue
 		}
@@ -128,6 +167,13 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 			a.deliver(ctx, w, dl)
 		}
 	}
+}
+
+// hasQueued reports whether robot still has pending or sending deliveries
+// (true when the store cannot say: keep the worker rather than strand rows).
+func (a *App) hasQueued(ctx context.Context, robot string) bool {
+	robots, err := a.store.OutboxRobots(ctx)
+	return err != nil || slices.Contains(robots, robot)
 }
 
 func (a *App) sleep(ctx context.Context, w *robotWorker, d time.Duration) {

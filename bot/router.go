@@ -12,6 +12,9 @@ import (
 // routeBatch is how many stored events one routing pass reads at a time.
 const routeBatch = 100
 
+// orphanSweep is how often the outbox is checked for robots without a worker.
+const orphanSweep = time.Minute
+
 // routeLoop turns stored events into outbox rows: after each accepted
 // webhook, and every poll interval as a backstop (an event committed just
 // before a crash is routed after restart).
@@ -20,8 +23,15 @@ const routeBatch = 100
 // event stays unrouted (and counted in bankbot_outbox_depth{status="unrouted"})
 // until it is routed, never skipped.
 func (a *App) routeLoop(ctx context.Context) {
+	lastSweep := a.clock.Now()
 	for {
 		a.routePending(ctx)
+		// Now and then, look for deliveries of robots that have no worker
+		// (a robot removed from the config while rows were queued).
+		if now := a.clock.Now(); now.Sub(lastSweep) >= orphanSweep {
+			lastSweep = now
+			a.deliverer.apply(a.runtime.Load())
+		}
 		select {
 		case <-ctx.Done():
 			return

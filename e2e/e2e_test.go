@@ -257,3 +257,49 @@ func TestE2E_CLI(t *testing.T) {
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "go1.")
 }
+
+// TestE2E_RemovedRobotIsDeadLetteredThenRetried: a delivery queued for a
+// robot that a reload removes is dead-lettered with a reason (not stranded),
+// `deadletters list` shows it, and after the robot comes back
+// `deadletters retry --all` delivers it; `replay` sends an event again.
+func TestE2E_RemovedRobotIsDeadLetteredThenRetried(t *testing.T) {
+	fake := dingtalktest.New(t, dingtalktest.Options{Secret: dtSecret, DownMode: dingtalktest.DownUnavailable})
+	fake.SetDown(true)
+	dir := t.TempDir()
+	p := newParams(t, fake, dir)
+	s := startServer(t, dir, p)
+	r := s.postOpn("opn", keyA, time.Now(), chargeComplete("evnt_orphan", 4200, "THB"))
+	require.Equal(t, 200, r.Status, r.Body)
+	eventually(t, 10*time.Second, func() bool { return fake.Requests() >= 1 }, "no delivery attempt")
+
+	// Reload without the finance robot: the route now goes to a console robot.
+	without := strings.Replace(p.yaml(), "robots:\n  finance:", "robots:\n  preview:\n    type: console\n  unused:", 1)
+	without = strings.Replace(without, "robot: finance", "robot: preview", 1)
+	writeConfig(t, s.cfgPath, without)
+
+	cli := func(args ...string) string {
+		out, err := exec.Command(binPath, append(args, "--config", s.cfgPath)...).CombinedOutput()
+		require.NoError(t, err, string(out))
+		return string(out)
+	}
+	eventually(t, 15*time.Second, func() bool { return strings.Contains(cli("deadletters", "list"), "evnt") || strings.Contains(cli("deadletters", "list"), idOf(t, r.Body)) },
+		"the delivery of the removed robot was not dead-lettered:\n%s", s.logs.String())
+	list := cli("deadletters", "list")
+	require.Contains(t, list, "finance")
+	require.Contains(t, list, "config")
+
+	// Put the robot back, DingTalk up, and retry everything dead.
+	fake.SetDown(false)
+	writeConfig(t, s.cfgPath, p.yaml())
+	eventually(t, 10*time.Second, func() bool { return strings.Contains(s.logs.String(), `"msg":"config reloaded"`) &&
+		strings.Count(s.logs.String(), `"msg":"config reloaded"`) >= 2 }, "the restored config was not applied")
+	require.Contains(t, cli("deadletters", "retry", "--all"), "1 deliveries requeued")
+	msgs := fake.WaitForMessages(1, 15*time.Second)
+	require.Len(t, msgs, 1)
+	require.Contains(t, msgs[0].Text, "42.00")
+	require.Contains(t, cli("deadletters", "list"), "no dead-lettered deliveries")
+
+	// replay sends the event's deliveries again.
+	require.Contains(t, cli("replay", idOf(t, r.Body)), "1 deliveries requeued")
+	require.Len(t, fake.WaitForMessages(2, 15*time.Second), 2)
+}

@@ -523,6 +523,27 @@ func (c *core) Stats(ctx context.Context) (Stats, error) {
 	return st, err
 }
 
+// OutboxRobots lists the robots with pending or sending deliveries.
+func (c *core) OutboxRobots(ctx context.Context) ([]string, error) {
+	var out []string
+	err := c.b.read(ctx, "outbox robots", func(q querier) error {
+		rs, err := q.query(ctx, `SELECT DISTINCT robot FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY robot`)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var r string
+			if err := rs.Scan(&r); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
 // Ping checks that the database answers.
 func (c *core) Ping(ctx context.Context) error {
 	if err := c.b.ping(ctx); err != nil {

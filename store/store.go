@@ -181,6 +181,10 @@ type Store interface {
 	Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error)
 	// Stats summarises the outbox.
 	Stats(ctx context.Context) (Stats, error)
+	// OutboxRobots lists, sorted, the robots that have pending or sending
+	// deliveries: a robot removed from the config still has its rows
+	// drained (dead-lettered with a reason), never stranded.
+	OutboxRobots(ctx context.Context) ([]string, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.

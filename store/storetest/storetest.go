@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequeueEvent/Replay", testRequeueEvent},
 		{"ListDeliveries", testListDeliveries},
 		{"Stats", testStats},
+		{"OutboxRobots", testOutboxRobots},
 		{"NotFound", testNotFound},
 		{"Ping", testPing},
 		{"Unavailable/CanceledContext", testUnavailableCanceled},
@@ -933,6 +934,26 @@ func testStats(t *testing.T, s store.Store) {
 	}, st)
 	require.Equal(t, base().Add(-time.Hour), st.OldestDueSince)
 	requireUTC(t, "OldestDueSince", st.OldestDueSince)
+}
+
+func testOutboxRobots(t *testing.T, s store.Store) {
+	robots, err := s.OutboxRobots(ctx(t))
+	require.NoError(t, err)
+	require.Empty(t, robots, "an empty store")
+
+	routed(t, s, 1, "pending-robot", 1, base())
+	routed(t, s, 2, "sending-robot", 1, base())
+	claimOne(t, s, "sending-robot", "w", base())
+	dead := routed(t, s, 3, "dead-robot", 1, base())[0]
+	claimOne(t, s, "dead-robot", "w", base())
+	require.NoError(t, s.DeadLetter(ctx(t), dead, store.Attempt{At: base(), Reason: "permanent"}))
+	sent := routed(t, s, 4, "sent-robot", 1, base())[0]
+	claimOne(t, s, "sent-robot", "w", base())
+	require.NoError(t, s.CompleteDelivery(ctx(t), sent, store.Attempt{At: base(), Reason: "ok"}))
+
+	robots, err = s.OutboxRobots(ctx(t))
+	require.NoError(t, err)
+	require.Equal(t, []string{"pending-robot", "sending-robot"}, robots, "only robots with work left, sorted")
 }
 
 func testNotFound(t *testing.T, s store.Store) {

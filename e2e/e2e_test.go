@@ -282,7 +282,9 @@ func TestE2E_RemovedRobotIsDeadLetteredThenRetried(t *testing.T) {
 		require.NoError(t, err, string(out))
 		return string(out)
 	}
-	eventually(t, 15*time.Second, func() bool { return strings.Contains(cli("deadletters", "list"), "evnt") || strings.Contains(cli("deadletters", "list"), idOf(t, r.Body)) },
+	eventually(t, 15*time.Second, func() bool {
+		return strings.Contains(cli("deadletters", "list"), "evnt") || strings.Contains(cli("deadletters", "list"), idOf(t, r.Body))
+	},
 		"the delivery of the removed robot was not dead-lettered:\n%s", s.logs.String())
 	list := cli("deadletters", "list")
 	require.Contains(t, list, "finance")
@@ -291,8 +293,10 @@ func TestE2E_RemovedRobotIsDeadLetteredThenRetried(t *testing.T) {
 	// Put the robot back, DingTalk up, and retry everything dead.
 	fake.SetDown(false)
 	writeConfig(t, s.cfgPath, p.yaml())
-	eventually(t, 10*time.Second, func() bool { return strings.Contains(s.logs.String(), `"msg":"config reloaded"`) &&
-		strings.Count(s.logs.String(), `"msg":"config reloaded"`) >= 2 }, "the restored config was not applied")
+	eventually(t, 10*time.Second, func() bool {
+		return strings.Contains(s.logs.String(), `"msg":"config reloaded"`) &&
+			strings.Count(s.logs.String(), `"msg":"config reloaded"`) >= 2
+	}, "the restored config was not applied")
 	require.Contains(t, cli("deadletters", "retry", "--all"), "1 deliveries requeued")
 	msgs := fake.WaitForMessages(1, 15*time.Second)
 	require.Len(t, msgs, 1)

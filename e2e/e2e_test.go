@@ -253,6 +253,21 @@ func TestE2E_CLI(t *testing.T) {
 	require.Equal(t, 1, code, out)
 	require.Contains(t, out, "try one of")
 
+	out, code = run("", "dingtalk", "test", "finance", "--config", s.cfgPath)
+	require.Equal(t, 0, code, out)
+	require.Contains(t, out, "ok: robots.finance accepted the test message (errcode 0)")
+	require.Len(t, fake.WaitForMessages(2, 10*time.Second), 2)
+
+	// A wrong signing secret: DingTalk's errcode, its message and what to fix.
+	wrong := filepath.Join(dir, "wrong-secret.yaml")
+	require.NoError(t, os.WriteFile(wrong, []byte(strings.Replace(string(cfg), dtSecret, "SECwrongwrongwrong", 1)), 0o600))
+	out, code = run("", "dingtalk", "test", "finance", "--config", wrong)
+	require.Equal(t, 1, code, out)
+	require.Contains(t, out, "errcode 310000")
+	require.Contains(t, out, "fix: ")
+	require.NotContains(t, out, "SECwrongwrongwrong", "the secret is never printed")
+	require.NotContains(t, out, fake.Token(), "the access token is never printed")
+
 	out, code = run("", "version")
 	require.Equal(t, 0, code, out)
 	require.Contains(t, out, "go1.")

@@ -425,15 +425,21 @@ type redacted struct {
 func (r *redacted) Error() string { return r.msg }
 func (r *redacted) Unwrap() error { return r.err }
 
-// scrub removes every non-empty secret from s.
+// scrub removes every secret from s. Values shorter than minScrub are left
+// alone: real DingTalk tokens (64 hex characters), SEC… secrets and signs are
+// far longer, and replacing a 3-letter "secret" would mangle ordinary words
+// of the message (a token "tok" inside "access_token").
 func scrub(s string, secrets ...string) string {
 	for _, x := range secrets {
-		if x != "" {
+		if len(x) >= minScrub {
 			s = strings.ReplaceAll(s, x, "REDACTED")
 		}
 	}
 	return s
 }
+
+// minScrub is the shortest value scrub replaces.
+const minScrub = 4
 
 // clip shortens s to at most n bytes on a rune boundary.
 func clip(s string, n int) string {

@@ -276,6 +276,9 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 			case err == nil:
 				fmt.Fprintf(out, "ok: robots.%s accepted the test message (errcode 0)\n", args[0])
 				return nil
+			case errors.As(err, &de) && de.Code == 0 && de.HTTPStatus == 0:
+				fmt.Fprintf(out, "robots.%s: cannot reach DingTalk (%s): %v\n", args[0], de.Reason(), de.Err)
+				fmt.Fprintln(out, "fix: check the webhook host, DNS, the firewall and HTTPS_PROXY from this machine")
 			case errors.As(err, &de):
 				fmt.Fprintf(out, "robots.%s: errcode %d: %s\n", args[0], de.Code, de.Msg)
 				if de.HTTPStatus != 0 && de.HTTPStatus != http.StatusOK {

@@ -20,7 +20,12 @@ COPY --from=build /out/bankbot /usr/local/bin/bankbot
 COPY --from=build /src/config.yaml /etc/bankbot/config.yaml
 COPY --from=build --chown=65532:65532 /out/data /var/lib/bankbot
 USER 65532:65532
-ENV BANKBOT_CONFIG=/etc/bankbot/config.yaml
+# The shipped config reads these: the database on the volume, and the admin
+# listener (health, metrics; the admin API itself needs BANKBOT_ADMIN_TOKEN)
+# reachable by the orchestrator's probes.
+ENV BANKBOT_CONFIG=/etc/bankbot/config.yaml \
+    BANKBOT_SQLITE_PATH=/var/lib/bankbot/bankbot.db \
+    BANKBOT_ADMIN_LISTEN=0.0.0.0:9090
 EXPOSE 8080 9090
 VOLUME ["/var/lib/bankbot"]
 ENTRYPOINT ["/usr/local/bin/bankbot"]

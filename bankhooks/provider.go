@@ -23,6 +23,18 @@ type Key struct {
 	Expires time.Time
 }
 
+// String names the key without its material, so a key printed by mistake
+// (%v of a struct holding keys) never shows the secret.
+func (k Key) String() string {
+	if k.Expires.IsZero() {
+		return "key " + k.Name + " <secret>"
+	}
+	return "key " + k.Name + " <secret> expires " + k.Expires.UTC().Format(time.RFC3339)
+}
+
+// GoString is String, for %#v.
+func (k Key) GoString() string { return k.String() }
+
 // ActiveAt reports whether the key may verify a request at t.
 func (k Key) ActiveAt(t time.Time) bool {
 	return k.Expires.IsZero() || t.Before(k.Expires)

@@ -1,7 +1,9 @@
 package bankhooks
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -33,4 +35,15 @@ func TestNames(t *testing.T) {
 	// Callers may modify the returned slice without affecting later calls.
 	Names()[0] = "changed"
 	require.Equal(t, "omise", Names()[0])
+}
+
+func TestKeyNeverPrintsMaterial(t *testing.T) {
+	k := Key{Name: "secrets[0]", Material: []byte("hunter2-material"), Expires: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	holder := struct{ Keys []Key }{[]Key{k}}
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(f, holder)
+		require.NotContains(t, out, "hunter2", f)
+		require.NotContains(t, out, "104 117 110", f) // the bytes of "hun"
+		require.Contains(t, out, "secrets[0]", f)
+	}
 }

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -9,8 +11,12 @@ import (
 	"github.com/bankbot/bankbot/store"
 )
 
-// routeBatch is how many stored events one routing pass reads at a time.
-const routeBatch = 100
+// routeBatch is how many stored events one routing pass reads at a time,
+// and routeParallel how many of them are routed at once.
+const (
+	routeBatch    = 100
+	routeParallel = 32
+)
 
 // orphanSweep is how often the outbox is checked for robots without a worker.
 const orphanSweep = time.Minute
@@ -51,13 +57,26 @@ func (a *App) routePending(ctx context.Context) {
 		if len(evs) == 0 {
 			return
 		}
+		// Route the batch concurrently: the store commits concurrent writes
+		// together (SQLite group commit), so routing keeps up with ingest
+		// instead of taking one commit per event.
+		var wg sync.WaitGroup
+		var failed atomic.Bool
+		sem := make(chan struct{}, routeParallel)
 		for _, ev := range evs {
-			if err := a.routeOne(ctx, ev); err != nil {
-				a.log.WithError(err).WithField("event_id", ev.ID).Error("routing failed; will retry")
-				return
-			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := a.routeOne(ctx, ev); err != nil {
+					failed.Store(true)
+					if ctx.Err() == nil {
+						a.log.WithError(err).WithField("event_id", ev.ID).Error("routing failed; will retry")
+					}
+				}
+			})
 		}
-		if len(evs) < routeBatch {
+		wg.Wait()
+		if failed.Load() || len(evs) < routeBatch {
 			return
 		}
 	}

@@ -27,14 +27,19 @@ import (
 // and an accepted webhook would be lost, the provider having already been
 // told 200. TestSQLiteSynchronousFsync measures the difference.
 //
-// Concurrency: SQLite allows one writer at a time. Writes in this process
-// are serialised on a one-token channel before they take a connection, so
-// they queue in Go (honouring ctx) instead of spinning in SQLite's busy
-// handler; every write transaction is BEGIN IMMEDIATE, so it takes the write
-// lock at BEGIN and never fails upgrading a read lock (SQLITE_BUSY) half way;
-// busy_timeout covers writers in other processes (the bankbot CLI on the same
-// file). Reads run concurrently on up to sqliteReaders pooled connections,
-// which WAL lets proceed while a write is in progress.
+// Concurrency and group commit: SQLite allows one writer at a time, and with
+// synchronous=FULL every commit costs an fsync. Writes in this process go to
+// one writer goroutine, which gathers every write waiting at that moment
+// (up to sqliteMaxBatch) into one transaction, runs each inside its own
+// SAVEPOINT (one write's failure rolls back only that write) and commits
+// once: concurrent webhooks share one fsync instead of queueing for one
+// each. Every caller is answered only after the commit that holds its write,
+// so "accepted" still means durable. The transaction is BEGIN IMMEDIATE, so
+// it takes the write lock at BEGIN and never fails upgrading a read lock
+// (SQLITE_BUSY) half way; busy_timeout covers writers in other processes (the
+// bankbot CLI on the same file). Reads run concurrently on up to
+// sqliteReaders pooled connections, which WAL lets proceed while a write is
+// in progress.
 type SQLite struct {
 	core
 	backend *sqliteBackend
@@ -48,6 +53,10 @@ const (
 	// sqliteBusyTimeout is how long a statement waits for another process's
 	// write lock before failing with SQLITE_BUSY (reported as ErrUnavailable).
 	sqliteBusyTimeout = 5 * time.Second
+	// sqliteMaxBatch bounds how many writes share one commit.
+	sqliteMaxBatch = 256
+	// sqliteBatchTimeout bounds one group-commit transaction.
+	sqliteBatchTimeout = 30 * time.Second
 )
 
 // sqliteOptions are knobs for tests and benchmarks; OpenSQLite uses the
@@ -99,7 +108,8 @@ func openSQLite(ctx context.Context, path string, o sqliteOptions) (*SQLite, err
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 
-	b := &sqliteBackend{db: db, writes: make(chan struct{}, 1)}
+	b := &sqliteBackend{db: db, memory: memory, reqs: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{})}
+	go b.writer()
 	s := &SQLite{core: core{b: b}, backend: b}
 	if err := s.checkPragmas(ctx, memory, o); err != nil {
 		_ = db.Close()
@@ -158,10 +168,138 @@ func (s *SQLite) checkPragmas(ctx context.Context, memory bool, o sqliteOptions)
 // sqliteBackend runs core's statements through database/sql.
 type sqliteBackend struct {
 	db *sql.DB
-	// writes holds one token: the in-process write lock.
-	writes    chan struct{}
+	// reqs carries writes to the writer goroutine; quit stops it and done
+	// says it has stopped.
+	reqs      chan *writeReq
+	quit      chan struct{}
+	done      chan struct{}
 	closeOnce sync.Once
 	closeErr  error
+	// stmts caches prepared statements by SQL text: core runs a handful of
+	// statements over and over, and parsing them each time cost more CPU than
+	// executing them. database/sql re-prepares a cached statement on each
+	// pooled connection as needed.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+	memory bool // ":memory:": one connection, no statement cache
+}
+
+// stmt returns the prepared statement for s, preparing it once. The lock is
+// not held while preparing: preparing takes a pooled connection, and a
+// caller holding one (the writer, inside its transaction) must never wait on
+// a caller that waits for a connection.
+func (b *sqliteBackend) stmt(ctx context.Context, s string) (*sql.Stmt, error) {
+	b.stmtMu.Lock()
+	st, ok := b.stmts[s]
+	b.stmtMu.Unlock()
+	if ok {
+		return st, nil
+	}
+	st, err := b.db.PrepareContext(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	b.stmtMu.Lock()
+	defer b.stmtMu.Unlock()
+	if prev, ok := b.stmts[s]; ok { // prepared meanwhile by another caller
+		_ = st.Close()
+		return prev, nil
+	}
+	if b.stmts == nil {
+		b.stmts = map[string]*sql.Stmt{}
+	}
+	b.stmts[s] = st
+	return st, nil
+}
+
+// cachedQuerier runs statements through the statement cache, on the
+// database pool (tx nil) or inside a transaction. Statements with several
+// SQL commands (migrations) cannot be prepared and run directly.
+type cachedQuerier struct {
+	b   *sqliteBackend
+	tx  *sql.Tx
+	ctx context.Context // when set, replaces the caller's (group commit)
+}
+
+func (q cachedQuerier) runner(ctx context.Context, s string) (sqlRunner, context.Context, error) {
+	if q.ctx != nil {
+		ctx = q.ctx
+	}
+	// Multi-statement text (migrations) cannot be prepared; an in-memory
+	// database has a single connection, which its own transaction holds, so
+	// it cannot prepare on the pool either.
+	if q.b.memory || strings.Contains(s, ";") {
+		if q.tx != nil {
+			return q.tx, ctx, nil
+		}
+		return q.b.db, ctx, nil
+	}
+	st, err := q.b.stmt(ctx, s)
+	if err != nil {
+		if q.tx != nil {
+			// Preparing on the pool sees only committed schema: a statement
+			// on a table this transaction creates (migrations) runs directly.
+			return q.tx, ctx, nil
+		}
+		return nil, ctx, err
+	}
+	if q.tx != nil {
+		st = q.tx.StmtContext(ctx, st)
+	}
+	return stmtRunner{st}, ctx, nil
+}
+
+func (q cachedQuerier) exec(ctx context.Context, s string, args ...any) (int64, error) {
+	r, ctx, err := q.runner(ctx, s)
+	if err != nil {
+		return 0, err
+	}
+	return sqlQuerier{r: r}.exec(ctx, s, args...)
+}
+
+func (q cachedQuerier) queryRow(ctx context.Context, s string, args ...any) row {
+	r, ctx, err := q.runner(ctx, s)
+	if err != nil {
+		return errRow{err}
+	}
+	return sqlQuerier{r: r}.queryRow(ctx, s, args...)
+}
+
+func (q cachedQuerier) query(ctx context.Context, s string, args ...any) (rows, error) {
+	r, ctx, err := q.runner(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return sqlQuerier{r: r}.query(ctx, s, args...)
+}
+
+// stmtRunner adapts a prepared statement to sqlRunner (the SQL text is
+// already bound into the statement and ignored).
+type stmtRunner struct{ st *sql.Stmt }
+
+func (r stmtRunner) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return r.st.ExecContext(ctx, args...)
+}
+
+func (r stmtRunner) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return r.st.QueryContext(ctx, args...)
+}
+
+func (r stmtRunner) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return r.st.QueryRowContext(ctx, args...)
+}
+
+// errRow is a row whose Scan fails with err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// writeReq is one write waiting for a group commit.
+type writeReq struct {
+	ctx    context.Context
+	op     string
+	fn     func(q querier) error
+	result chan error // buffered: the writer never blocks on a caller that left
 }
 
 func (b *sqliteBackend) timeArg(t time.Time) any { return t.UnixMilli() }
@@ -171,30 +309,129 @@ func (b *sqliteBackend) ping(ctx context.Context) error {
 }
 
 func (b *sqliteBackend) close() error {
-	b.closeOnce.Do(func() { b.closeErr = b.db.Close() })
+	b.closeOnce.Do(func() {
+		close(b.quit)
+		<-b.done
+		b.stmtMu.Lock()
+		for _, st := range b.stmts {
+			_ = st.Close()
+		}
+		b.stmts = nil
+		b.stmtMu.Unlock()
+		b.closeErr = b.db.Close()
+	})
 	return b.closeErr
 }
 
 func (b *sqliteBackend) read(ctx context.Context, op string, fn func(q querier) error) error {
-	return b.classify(op, fn(sqlQuerier{r: b.db}))
+	return b.classify(op, fn(cachedQuerier{b: b}))
 }
 
+// write hands fn to the writer goroutine and waits for the commit that
+// holds it. A caller whose ctx ends first gets ErrUnavailable; its write may
+// still commit if the writer had already started it (callers treat
+// ErrUnavailable as "maybe": the webhook is retried by its provider and then
+// found as a duplicate).
 func (b *sqliteBackend) write(ctx context.Context, op string, fn func(q querier) error) error {
+	r := &writeReq{ctx: ctx, op: op, fn: fn, result: make(chan error, 1)}
 	select {
-	case b.writes <- struct{}{}:
+	case b.reqs <- r:
+	case <-ctx.Done():
+		return unavailable(op, ctx.Err())
+	case <-b.quit:
+		return unavailable(op, errClosed)
+	}
+	select {
+	case err := <-r.result:
+		return err
 	case <-ctx.Done():
 		return unavailable(op, ctx.Err())
 	}
-	defer func() { <-b.writes }()
+}
+
+// errClosed is the cause of ErrUnavailable after Close.
+var errClosed = errors.New("store closed")
+
+// writer is the one goroutine that writes: it takes the first waiting write,
+// gathers all others already waiting, and commits them together.
+func (b *sqliteBackend) writer() {
+	defer close(b.done)
+	for {
+		var first *writeReq
+		select {
+		case first = <-b.reqs:
+		case <-b.quit:
+			return
+		}
+		batch := []*writeReq{first}
+	gather:
+		for len(batch) < sqliteMaxBatch {
+			select {
+			case r := <-b.reqs:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		b.commit(batch)
+	}
+}
+
+// commit runs a batch of writes in one transaction, each in its own
+// savepoint, and answers each caller after the commit.
+//
+// Failure policy: a write whose fn fails is rolled back to its savepoint and
+// gets its own error; the others still commit. If the transaction itself
+// fails (BEGIN, a savepoint statement, COMMIT: disk full, I/O error), nothing
+// of the batch is committed and every caller gets the error, so no caller is
+// ever told a write succeeded that is not on disk.
+func (b *sqliteBackend) commit(batch []*writeReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), sqliteBatchTimeout)
+	defer cancel()
+	results := make([]error, len(batch))
+	fail := func(err error) {
+		for i, r := range batch {
+			r.result <- b.classify(r.op, err)
+			results[i] = nil
+		}
+	}
 	tx, err := b.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
 	if err != nil {
-		return b.classify(op, err)
+		fail(err)
+		return
 	}
-	if err := fn(sqlQuerier{r: tx}); err != nil {
-		_ = tx.Rollback()
-		return b.classify(op, err)
+	q := cachedQuerier{b: b, tx: tx, ctx: ctx}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = unavailable(r.op, err) // the caller left before its write began
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
+		if err := r.fn(q); err != nil {
+			results[i] = err
+			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+				_ = tx.Rollback()
+				fail(rerr)
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			_ = tx.Rollback()
+			fail(err)
+			return
+		}
 	}
-	return b.classify(op, tx.Commit())
+	if err := tx.Commit(); err != nil {
+		fail(err)
+		return
+	}
+	for i, r := range batch {
+		r.result <- b.classify(r.op, results[i])
+	}
 }
 
 // classify passes the store's own errors on and wraps every driver error in

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListDeliveries", testListDeliveries},
 		{"Stats", testStats},
 		{"OutboxRobots", testOutboxRobots},
+		{"Concurrency/FailedWriteIsolated", testFailedWriteIsolated},
 		{"NotFound", testNotFound},
 		{"Ping", testPing},
 		{"Unavailable/CanceledContext", testUnavailableCanceled},
@@ -934,6 +935,55 @@ func testStats(t *testing.T, s store.Store) {
 	}, st)
 	require.Equal(t, base().Add(-time.Hour), st.OldestDueSince)
 	requireUTC(t, "OldestDueSince", st.OldestDueSince)
+}
+
+// testFailedWriteIsolated runs many writes at once, some of which fail
+// (routing an event that does not exist, a duplicate id with another key):
+// each failure gets its own error and every other write commits. Stores that
+// commit concurrent writes together (SQLite's group commit) must keep them
+// apart.
+func testFailedWriteIsolated(t *testing.T, s store.Store) {
+	const n = 96
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			switch i % 3 {
+			case 0: // fails: no such event
+				errs[i] = s.RouteEvent(ctx(t), fmt.Sprintf("missing_%d", i), []store.NewDelivery{{Route: "r", Robot: "x"}}, base())
+			case 1: // fails: the same bankbot id as event i-1's twin below, different dedupe key
+				e := newEvent(10000 + i)
+				e.ID = fmt.Sprintf("twin_%d", i)
+				if _, err := s.InsertEvent(ctx(t), e); err != nil {
+					errs[i] = err
+					return
+				}
+				e2 := newEvent(20000 + i)
+				e2.ID = fmt.Sprintf("twin_%d", i)
+				_, errs[i] = s.InsertEvent(ctx(t), e2)
+			default: // succeeds
+				_, errs[i] = s.InsertEvent(ctx(t), newEvent(i))
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		switch i % 3 {
+		case 0:
+			require.ErrorIs(t, errs[i], store.ErrNotFound, "write %d", i)
+		case 1:
+			require.Error(t, errs[i], "write %d: a second event with the same bankbot id", i)
+			require.NotErrorIs(t, errs[i], store.ErrUnavailable, "write %d: a refused write is not an outage", i)
+			got, err := s.GetEvent(ctx(t), fmt.Sprintf("twin_%d", i))
+			require.NoError(t, err, "write %d: the first twin committed", i)
+			require.Equal(t, fmt.Sprintf("evnt_test_%04d", 10000+i), got.Event.ID)
+		default:
+			require.NoError(t, errs[i], "write %d", i)
+			got, err := s.GetEvent(ctx(t), fmt.Sprintf("evt_%04d", i))
+			require.NoError(t, err, "write %d committed", i)
+			require.Equal(t, int64(5000+i), got.Event.Amount)
+		}
+	}
 }
 
 func testOutboxRobots(t *testing.T, s store.Store) {

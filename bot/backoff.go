@@ -22,6 +22,10 @@ func (b Backoff) Next(attempt int) time.Duration {
 	}
 	d := b.Initial
 	for i := 1; i < attempt && d < b.Max; i++ {
+		if d > b.Max/2 { // doubling would pass Max (or overflow)
+			d = b.Max
+			break
+		}
 		d *= 2
 	}
 	if d > b.Max {
@@ -32,10 +36,11 @@ func (b Backoff) Next(attempt int) time.Duration {
 		r = b.Rand
 	}
 	// d × [0.5, 1.5), capped again so Max really is the longest wait.
-	j := time.Duration(float64(d) * (0.5 + r()))
-	if j > b.Max {
-		j = b.Max
+	f := float64(d) * (0.5 + r())
+	if f >= float64(b.Max) {
+		return b.Max
 	}
+	j := time.Duration(f)
 	if j <= 0 {
 		j = time.Millisecond
 	}

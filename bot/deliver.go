@@ -138,9 +138,10 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 			a.sleep(ctx, w, next.Sub(now))
 			continue
 		}
-		cfg := a.runtime.Load().Config
+		rt := a.runtime.Load()
+		cfg := rt.Config
 		claimed, err := a.store.ClaimDeliveries(ctx, store.Claim{
-			Robot: w.name, Owner: a.owner, Now: now, LeaseUntil: now.Add(cfg.Delivery.Lease), Limit: min(free, claimBatch),
+			Robot: w.name, Owner: a.owner, Now: now, LeaseUntil: now.Add(cfg.Delivery.Lease), Limit: claimLimit(rt, w.name, free),
 		})
 		if err != nil {
 			if ctx.Err() == nil {
@@ -174,6 +175,18 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 func (a *App) hasQueued(ctx context.Context, robot string) bool {
 	robots, err := a.store.OutboxRobots(ctx)
 	return err != nil || slices.Contains(robots, robot)
+}
+
+// claimLimit is how many deliveries a worker may lease at once: no more than
+// the rate limit allows now, and few enough that sending them one by one,
+// each taking at most the robot's timeout, ends well inside the lease (a
+// row whose lease runs out mid-batch could be sent again by another replica).
+func claimLimit(rt *Runtime, robot string, free int) int {
+	n := min(free, claimBatch)
+	if r := rt.Robots[robot]; r != nil && r.Timeout > 0 {
+		n = min(n, max(1, int(rt.Config.Delivery.Lease/(2*r.Timeout))))
+	}
+	return n
 }
 
 func (a *App) sleep(ctx context.Context, w *robotWorker, d time.Duration) {

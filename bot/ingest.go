@@ -52,7 +52,8 @@ type hookError struct {
 func (a *App) handleHook(c *gin.Context) {
 	rt := a.runtime.Load()
 	now := a.clock.Now()
-	name := c.Param("source")
+	// Source names are case-insensitive (the config's keys are lowercased).
+	name := strings.ToLower(c.Param("source"))
 	src, ok := rt.Sources[name]
 	if !ok {
 		a.metrics.Received.WithLabelValues("unknown", "unknown_source").Inc()

@@ -62,6 +62,11 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	cur := a.runtime.Load()
 	fp := fingerprint(a.opts.ConfigPath, cur.Config)
 	cfg, err := config.Load(a.opts.ConfigPath, a.opts.Env)
+	if err != nil && cfg != nil {
+		// Refused, but decoded: watch the files it names (a value_file not
+		// yet written) so fixing them is noticed without another edit.
+		fp = fingerprint(a.opts.ConfigPath, cfg)
+	}
 	var rt *Runtime
 	if err == nil {
 		fp = fingerprint(a.opts.ConfigPath, cfg)

@@ -95,6 +95,9 @@ func signCmd(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("read body from stdin: %w", err)
 			}
+			if int64(len(body)) > cfg.Server.MaxBodyBytes {
+				return fmt.Errorf("the body is over server.max_body_bytes (%d bytes): bankbot would refuse it with 413", cfg.Server.MaxBodyBytes)
+			}
 			now := time.Now()
 			use, err := signingKeys(keys, allKeys, now)
 			if err != nil {

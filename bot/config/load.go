@@ -38,15 +38,19 @@ func Load(path string, env LookupEnv) (*Config, error) {
 		return nil, fmt.Errorf("config path: %w", err)
 	}
 	cfg, err := Parse(raw, filepath.Dir(abs), env)
-	if err != nil {
-		return nil, err
+	if cfg != nil {
+		cfg.Path = abs
 	}
-	cfg.Path = abs
-	return cfg, nil
+	return cfg, err
 }
 
 // Parse is Load on bytes; baseDir resolves relative paths (value_file, the
 // SQLite file, templates.dir).
+//
+// When the file decodes but fails validation, Parse returns the decoded
+// Config together with the Problems: it is not usable, but it tells the
+// reload poller which files (value_file, templates.dir) to watch for the fix.
+// Callers must not use a Config returned with an error for anything else.
 func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
@@ -88,7 +92,7 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	cfg.applyDefaults(baseDir)
 	cfg.validate(&ps)
 	if err := ps.err(); err != nil {
-		return nil, err
+		return cfg, err
 	}
 	cfg.Hash = hex.EncodeToString(hash.Sum(nil))
 	return cfg, nil

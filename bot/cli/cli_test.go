@@ -1,0 +1,586 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/dingtalk/dingtalktest"
+	"github.com/bankbot/bankbot/store"
+)
+
+var (
+	opnKey    = base64.StdEncoding.EncodeToString([]byte("cli-test-opn-key"))
+	stripeKey = "whsec_clitest0123456789abcdef"
+	swKey     = "whsec_" + base64.StdEncoding.EncodeToString([]byte("cli-test-standard-webhooks-key!!"))
+)
+
+// goodConfig is a valid config with one source per provider and a console
+// robot; extra is appended (more robots go under robotsExtra).
+func goodConfig(dir, robotsExtra string) string {
+	return fmt.Sprintf(`server:
+  listen: "127.0.0.1:18080"
+admin:
+  listen: "127.0.0.1:0"
+storage:
+  dsn: %s
+language: en
+sources:
+  opn:
+    provider: omise
+    secrets: [{value: %s}]
+  stripe:
+    provider: stripe
+    secrets: [{value: %s}]
+  sw:
+    provider: standardwebhooks
+    secrets: [{value: %s}]
+robots:
+  log:
+    type: console
+%sroutes:
+  - name: all
+    robot: log
+`, filepath.Join(dir, "bankbot.db"), opnKey, stripeKey, swKey, robotsExtra)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run calls Main with args, the given config and stdin.
+func run(t *testing.T, cfgPath, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if cfgPath != "" {
+		args = append([]string{"--config", cfgPath}, args...)
+	}
+	code := Main(context.Background(), Env{
+		Args: args, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Version: "1.2.3-test", Commit: "abc1234",
+		Lookup: func(string) (string, bool) { return "", false },
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+func writeConfig(t *testing.T, text string) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(text, "@DIR@", dir)), 0o600))
+	return dir, path
+}
+
+func newConfig(t *testing.T) (dir, path string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(goodConfig(dir, "")), 0o600))
+	return dir, path
+}
+
+func TestConfigCheck(t *testing.T) {
+	t.Run("valid", func(t *testing.T) {
+		_, path := newConfig(t)
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		require.Equal(t, path+": OK (3 sources, 1 robots, 1 routes)\n", r.stdout)
+		require.Empty(t, r.stderr)
+	})
+
+	t.Run("valid, with warnings on stderr", func(t *testing.T) {
+		cfg := strings.Replace(goodConfig("@DIR@", ""), "secrets: [{value: "+opnKey+"}]",
+			"secrets: [{value: "+opnKey+"}, {value: "+opnKey+", expires: \"2001-01-01T00:00:00Z\"}]", 1)
+		_, path := writeConfig(t, cfg)
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		require.Equal(t, path+": OK (3 sources, 1 robots, 1 routes)\n", r.stdout)
+		require.Equal(t, "warning: sources.opn.secrets[1]: expired at 2001-01-01T00:00:00Z and is no longer accepted; remove it\n", r.stderr)
+	})
+
+	tests := []struct {
+		name  string
+		edit  func(dir, cfg string) string
+		lines []string // exactly the lines printed, one per problem
+	}{
+		{"two problems, one line each with its key path", func(_, cfg string) string {
+			cfg = strings.Replace(cfg, "language: en", "language: xx", 1)
+			return strings.Replace(cfg, "    robot: log\n", "    robot: nobody\n", 1)
+		}, []string{
+			`language: must be one of th, en, zh, id (got "xx")`,
+			`routes[0].robot: no robot named "nobody"`,
+		}},
+		{"unknown key with a suggestion", func(_, cfg string) string {
+			return strings.Replace(cfg, "language: en", "langauge: en", 1)
+		}, []string{`langauge: unknown key (did you mean "language"?)`}},
+		{"bad secret and expiry", func(_, cfg string) string {
+			return strings.Replace(cfg, "secrets: [{value: "+opnKey+"}]", `secrets: [{value: "not base64!", expires: "next week"}]`, 1)
+		}, []string{
+			`sources.opn.secrets[0].expires: not an RFC 3339 time (e.g. 2026-12-01T00:00:00Z): "next week"`,
+			`sources.opn.secrets[0].value: omise: secret is not standard base64 (Opn webhook secrets are base64; paste it exactly as the dashboard shows it)`,
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(tc.edit(dir, goodConfig(dir, ""))), 0o600))
+			r := run(t, path, "", "config", "check")
+			require.Equal(t, 1, r.code)
+			require.Equal(t, strings.Join(tc.lines, "\n")+"\n", r.stdout)
+		})
+	}
+
+	t.Run("template that fails validation", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "tpl"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "tpl", "x.en.tmpl"), []byte(`{{define "other"}}### {{.Event.Nope}}{{end}}`), 0o600))
+		path := filepath.Join(dir, "config.yaml")
+		require.NoError(t, os.WriteFile(path, []byte(goodConfig(dir, "")+"templates:\n  dir: tpl\n"), 0o600))
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 1, r.code)
+		require.True(t, strings.HasPrefix(r.stdout, "templates: "), r.stdout)
+		require.Contains(t, r.stdout, "x.en.tmpl")
+	})
+
+	t.Run("missing file", func(t *testing.T) {
+		r := run(t, filepath.Join(t.TempDir(), "nope.yaml"), "", "config", "check")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stdout, "nope.yaml")
+	})
+
+	t.Run("BANKBOT_CONFIG names the file", func(t *testing.T) {
+		_, path := newConfig(t)
+		var out bytes.Buffer
+		code := Main(context.Background(), Env{
+			Args: []string{"config", "check"}, Stdout: &out, Stderr: io.Discard,
+			Lookup: func(k string) (string, bool) { return path, k == "BANKBOT_CONFIG" },
+		})
+		require.Equal(t, 0, code)
+		require.Contains(t, out.String(), path+": OK")
+	})
+}
+
+// parseHeaders reads "Name: value" lines.
+func parseHeaders(t *testing.T, text string) http.Header {
+	t.Helper()
+	h := http.Header{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ": ")
+		require.True(t, ok, "not a header line: %q", sc.Text())
+		h.Add(k, v)
+	}
+	return h
+}
+
+func TestSign(t *testing.T) {
+	_, path := newConfig(t)
+	body := `{"object":"event","id":"evnt_sign","key":"charge.complete","data":{"object":"charge","amount":100,"currency":"thb","status":"successful"}}`
+	tests := []struct {
+		source, provider, secret string
+		args                     []string
+		wantHeaders              []string
+	}{
+		{"opn", "omise", opnKey, nil, []string{"Content-Type", "Omise-Signature", "Omise-Signature-Timestamp"}},
+		{"stripe", "stripe", stripeKey, nil, []string{"Content-Type", "Stripe-Signature"}},
+		{"sw", "standardwebhooks", swKey, []string{"--id", "msg_fixed"}, []string{"Content-Type", "Webhook-Id", "Webhook-Signature", "Webhook-Timestamp"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.source, func(t *testing.T) {
+			r := run(t, path, body, append([]string{"sign", tc.source}, tc.args...)...)
+			require.Equal(t, 0, r.code, r.stderr)
+			h := parseHeaders(t, r.stdout)
+			var names []string
+			for k := range h {
+				names = append(names, k)
+			}
+			require.ElementsMatch(t, tc.wantHeaders, names)
+
+			prov, ok := bankhooks.Lookup(tc.provider)
+			require.True(t, ok)
+			mat, err := prov.DecodeKey(tc.secret)
+			require.NoError(t, err)
+			_, err = prov.Verify(bankhooks.Request{Header: h, Body: []byte(body)},
+				[]bankhooks.Key{{Name: "k", Material: mat}}, bankhooks.VerifyOptions{Now: time.Now()})
+			require.NoError(t, err, "the printed headers verify")
+			_, err = prov.Verify(bankhooks.Request{Header: h, Body: []byte(body + " ")},
+				[]bankhooks.Key{{Name: "k", Material: mat}}, bankhooks.VerifyOptions{Now: time.Now()})
+			require.ErrorIs(t, err, bankhooks.ErrSignatureMismatch, "and only for this body")
+			if tc.source == "sw" {
+				require.Equal(t, "msg_fixed", h.Get("Webhook-Id"))
+			}
+		})
+	}
+
+	t.Run("opn signature by hand", func(t *testing.T) {
+		r := run(t, path, body, "sign", "opn")
+		require.Equal(t, 0, r.code)
+		h := parseHeaders(t, r.stdout)
+		ts := h.Get("Omise-Signature-Timestamp")
+		key, _ := base64.StdEncoding.DecodeString(opnKey)
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(ts + "." + body))
+		require.Equal(t, hex.EncodeToString(m.Sum(nil)), h.Get("Omise-Signature"))
+		sec, err := strconv.ParseInt(ts, 10, 64)
+		require.NoError(t, err)
+		require.InDelta(t, time.Now().Unix(), sec, 60)
+	})
+
+	t.Run("unknown source", func(t *testing.T) {
+		r := run(t, path, body, "sign", "nope")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, `no source named "nope" in the config (sources: opn, stripe, sw)`)
+	})
+}
+
+// simulateOutput splits simulate's output into URL, headers, body and rest.
+func simulateOutput(t *testing.T, out string) (url string, h http.Header, body, rest string) {
+	t.Helper()
+	first, after, ok := strings.Cut(out, "\n")
+	require.True(t, ok)
+	url, ok = strings.CutPrefix(first, "POST ")
+	require.True(t, ok, first)
+	headers, after, ok := strings.Cut(after, "\n\n")
+	require.True(t, ok)
+	body, rest, ok = strings.Cut(after, "\n\n")
+	require.True(t, ok)
+	return url, parseHeaders(t, headers), body, rest
+}
+
+func TestSimulate(t *testing.T) {
+	_, path := newConfig(t)
+	key, _ := bankhooks.Omise{}.DecodeKey(opnKey)
+	keys := []bankhooks.Key{{Name: "k", Material: key}}
+
+	t.Run("--print", func(t *testing.T) {
+		r := run(t, path, "", "simulate", "opn", "--print", "--amount", "123456", "--currency", "JPY")
+		require.Equal(t, 0, r.code, r.stderr)
+		url, h, body, rest := simulateOutput(t, r.stdout)
+		require.Equal(t, "http://127.0.0.1:18080/hooks/opn", url)
+		require.Empty(t, rest)
+		req := bankhooks.Request{Header: h, Body: []byte(body)}
+		_, err := bankhooks.Omise{}.Verify(req, keys, bankhooks.VerifyOptions{Now: time.Now()})
+		require.NoError(t, err)
+		ev, err := bankhooks.Omise{}.Parse(req)
+		require.NoError(t, err)
+		require.Equal(t, bankhooks.KindPaymentSucceeded, ev.Kind)
+		require.Equal(t, int64(123456), ev.Amount)
+		require.Equal(t, "JPY", ev.Currency)
+	})
+
+	t.Run("unknown event type", func(t *testing.T) {
+		r := run(t, path, "", "simulate", "opn", "nope.event", "--print")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, `omise cannot simulate "nope.event"; try one of: charge.complete`)
+	})
+
+	// A stand-in server that verifies like bankbot: 200 or 401.
+	var got []http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got = append(got, r.Header.Clone())
+		w.Header().Set("Content-Type", "application/json")
+		if _, err := (bankhooks.Omise{}).Verify(bankhooks.Request{Header: r.Header, Body: b}, keys, bankhooks.VerifyOptions{Now: time.Now()}); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":%q,"message":"no"}`, bankhooks.Reason(err))
+			return
+		}
+		fmt.Fprint(w, `{"status":"accepted","id":"ev_x"}`)
+	}))
+	t.Cleanup(srv.Close)
+
+	t.Run("--url, accepted", func(t *testing.T) {
+		r := run(t, path, "", "simulate", "opn", "charge.complete:failed", "--url", srv.URL+"/hooks/opn")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		_, h, _, rest := simulateOutput(t, r.stdout)
+		require.Equal(t, "→ 200 OK\n"+`{"status":"accepted","id":"ev_x"}`+"\n", rest)
+		require.Equal(t, h.Get("Omise-Signature"), got[len(got)-1].Get("Omise-Signature"), "what was printed was sent")
+	})
+
+	t.Run("--url, 401 exits 1", func(t *testing.T) {
+		other := goodConfig(t.TempDir(), "")
+		other = strings.Replace(other, opnKey, base64.StdEncoding.EncodeToString([]byte("some other key")), 1)
+		_, otherPath := writeConfig(t, other)
+		r := run(t, otherPath, "", "simulate", "opn", "--url", srv.URL+"/hooks/opn")
+		require.Equal(t, 1, r.code)
+		_, _, _, rest := simulateOutput(t, r.stdout)
+		require.Equal(t, "→ 401 Unauthorized\n"+`{"error":"bad_signature","message":"no"}`+"\n", rest)
+		require.Empty(t, r.stderr, "the reply says it all")
+	})
+
+	t.Run("nothing listening", func(t *testing.T) {
+		dead := httptest.NewServer(http.NotFoundHandler())
+		dead.Close()
+		r := run(t, path, "", "simulate", "opn", "--url", dead.URL+"/hooks/opn")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "is `bankbot serve` running?")
+	})
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, "", "", "version")
+	require.Equal(t, 0, r.code)
+	require.Equal(t, fmt.Sprintf("bankbot 1.2.3-test\ncommit abc1234\n%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH), r.stdout)
+}
+
+// seed stores an event with one delivery per robot name and returns the
+// event id and delivery ids.
+func seed(t *testing.T, dbPath, eventID string, robots ...string) []int64 {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.OpenSQLite(ctx, dbPath)
+	require.NoError(t, err)
+	defer st.Close()
+	now := time.Now()
+	_, err = st.InsertEvent(ctx, store.NewEvent{
+		ID: eventID, Source: "opn", ReceivedAt: now, RemoteIP: "203.0.113.1", Body: []byte(`{}`),
+		Event: bankhooks.Event{Provider: "omise", ID: "evnt_" + eventID, Type: "charge.complete", Kind: bankhooks.KindPaymentSucceeded, Amount: 100, Currency: "THB"},
+	})
+	require.NoError(t, err)
+	var ds []store.NewDelivery
+	for _, r := range robots {
+		ds = append(ds, store.NewDelivery{Route: "to-" + r, Robot: r, Spec: []byte(`{"template":"default","language":"en"}`)})
+	}
+	require.NoError(t, st.RouteEvent(ctx, eventID, ds, now))
+	var ids []int64
+	for _, r := range robots {
+		c, err := st.ClaimDeliveries(ctx, store.Claim{Robot: r, Owner: "test", Now: now, LeaseUntil: now.Add(time.Minute), Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, c, 1)
+		ids = append(ids, c[0].ID)
+	}
+	return ids
+}
+
+func openTestStore(t *testing.T, dbPath string) store.Store {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), dbPath)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func TestDeadletters(t *testing.T) {
+	dir, path := newConfig(t)
+	db := filepath.Join(dir, "bankbot.db")
+	ctx := context.Background()
+
+	t.Run("list, empty", func(t *testing.T) {
+		for _, args := range [][]string{{"deadletters"}, {"deadletters", "list"}} {
+			r := run(t, path, "", args...)
+			require.Equal(t, 0, r.code, r.stderr)
+			require.Equal(t, "no dead-lettered deliveries\n", r.stdout)
+		}
+	})
+
+	ids := seed(t, db, "ev_dead1", "log", "other")
+	func() {
+		st, err := store.OpenSQLite(ctx, db)
+		require.NoError(t, err)
+		defer st.Close()
+		require.NoError(t, st.DeadLetter(ctx, ids[0], store.Attempt{At: time.Now(), Reason: "permanent", Error: "dingtalk: errcode 400102: robot disabled"}))
+		require.NoError(t, st.CompleteDelivery(ctx, ids[1], store.Attempt{At: time.Now(), Reason: "ok"}))
+	}()
+
+	t.Run("list shows the dead row", func(t *testing.T) {
+		r := run(t, path, "", "deadletters", "list")
+		require.Equal(t, 0, r.code, r.stderr)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		require.Len(t, lines, 2)
+		require.Regexp(t, `^ID\s+EVENT\s+ROBOT\s+ROUTE\s+ATTEMPTS\s+REASON\s+UPDATED\s+LAST ERROR$`, lines[0])
+		require.Regexp(t, regexp.MustCompile(`^`+strconv.FormatInt(ids[0], 10)+`\s+ev_dead1\s+log\s+to-log\s+1\s+permanent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dingtalk: errcode 400102`), lines[1])
+	})
+
+	t.Run("retry a row that is not dead", func(t *testing.T) {
+		r := run(t, path, "", "deadletters", "retry", strconv.FormatInt(ids[1], 10))
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, fmt.Sprintf("delivery %d:", ids[1]))
+		require.Contains(t, r.stderr, "conflict")
+	})
+
+	t.Run("bad arguments", func(t *testing.T) {
+		for _, args := range [][]string{{"deadletters", "retry"}, {"deadletters", "retry", "abc"}, {"deadletters", "retry", "1", "--all"}} {
+			r := run(t, path, "", args...)
+			require.Equal(t, 1, r.code, "%v", args)
+			require.NotEmpty(t, r.stderr)
+		}
+	})
+
+	t.Run("retry ID", func(t *testing.T) {
+		r := run(t, path, "", "deadletters", "retry", strconv.FormatInt(ids[0], 10))
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, "1 deliveries requeued; the running server sends them within delivery.poll_interval\n", r.stdout)
+		d, err := openTestStore(t, db).GetDelivery(ctx, ids[0])
+		require.NoError(t, err)
+		require.Equal(t, store.StatusPending, d.Status)
+		require.Equal(t, 1, d.Attempts, "the attempt log is kept")
+		r = run(t, path, "", "deadletters", "list")
+		require.Equal(t, "no dead-lettered deliveries\n", r.stdout)
+	})
+
+	t.Run("retry --all", func(t *testing.T) {
+		more := seed(t, db, "ev_dead2", "a", "b")
+		func() {
+			st, err := store.OpenSQLite(ctx, db)
+			require.NoError(t, err)
+			defer st.Close()
+			for _, id := range more {
+				require.NoError(t, st.DeadLetter(ctx, id, store.Attempt{At: time.Now(), Reason: "server"}))
+			}
+		}()
+		r := run(t, path, "", "deadletters", "retry", "--all")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.True(t, strings.HasPrefix(r.stdout, "2 deliveries requeued"), r.stdout)
+	})
+}
+
+func TestReplay(t *testing.T) {
+	dir, path := newConfig(t)
+	db := filepath.Join(dir, "bankbot.db")
+	ids := seed(t, db, "ev_replay", "log")
+	func() {
+		st, err := store.OpenSQLite(context.Background(), db)
+		require.NoError(t, err)
+		defer st.Close()
+		require.NoError(t, st.CompleteDelivery(context.Background(), ids[0], store.Attempt{At: time.Now(), Reason: "ok"}))
+	}()
+
+	r := run(t, path, "", "replay", "ev_replay")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "event ev_replay: 1 deliveries requeued\n", r.stdout)
+	d, err := openTestStore(t, db).GetDelivery(context.Background(), ids[0])
+	require.NoError(t, err)
+	require.Equal(t, store.StatusPending, d.Status, "a sent delivery is sent again")
+
+	r = run(t, path, "", "replay", "ev_nope")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "event ev_nope:")
+	require.Contains(t, r.stderr, "not found")
+
+	t.Run("event without deliveries", func(t *testing.T) {
+		seed(t, db, "ev_unrouted")
+		r := run(t, path, "", "replay", "ev_unrouted")
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Equal(t, "event ev_unrouted has no deliveries (it matched no route)\n", r.stdout)
+	})
+}
+
+func TestDingtalkTest(t *testing.T) {
+	const secret = "SECclitest0123456789abcdef0123456789abcdef0123456789abcdef012345"
+	dt := dingtalktest.New(t, dingtalktest.Options{Secret: secret})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(goodConfig(dir, dt.RobotYAML("dt"))), 0o600))
+
+	r := run(t, path, "", "dingtalk", "test", "dt")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Equal(t, "ok: robots.dt accepted the test message (errcode 0)\n", r.stdout)
+	msgs := dt.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "bankbot test message", msgs[0].Title)
+
+	dt.Script(dingtalktest.Response{ErrCode: 310000, ErrMsg: "sign not match"})
+	r = run(t, path, "", "dingtalk", "test", "dt")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, "robots.dt: errcode 310000: sign not match\n")
+	require.Contains(t, r.stdout, "fix: ")
+	require.NotContains(t, r.stdout+r.stderr, dt.Token())
+	require.NotContains(t, r.stdout+r.stderr, secret)
+
+	r = run(t, path, "", "dingtalk", "test", "nope")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `no robot named "nope"`)
+}
+
+// TestSign_Rotation: during a key rotation sign uses the new key (the one
+// without expiry), and --all-keys signs with every active key as a provider
+// does; an expired key is never used.
+func TestSign_Rotation(t *testing.T) {
+	oldKey := base64.StdEncoding.EncodeToString([]byte("cli-old-key"))
+	newKey := base64.StdEncoding.EncodeToString([]byte("cli-new-key"))
+	deadKey := base64.StdEncoding.EncodeToString([]byte("cli-dead-key"))
+	cfg := goodConfig("@DIR@", "")
+	cfg = strings.Replace(cfg, "secrets: [{value: "+opnKey+"}]", fmt.Sprintf(
+		"secrets:\n      - {value: %s, expires: %q}\n      - {value: %s, expires: \"2000-01-01T00:00:00Z\"}\n      - {value: %s}",
+		oldKey, time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339), deadKey, newKey), 1)
+	_, path := writeConfig(t, cfg)
+	body := `{"object":"event","id":"evnt_rot"}`
+	verifies := func(h http.Header, key string) bool {
+		mat, err := bankhooks.Omise{}.DecodeKey(key)
+		require.NoError(t, err)
+		_, err = bankhooks.Omise{}.Verify(bankhooks.Request{Header: h, Body: []byte(body)},
+			[]bankhooks.Key{{Name: "k", Material: mat}}, bankhooks.VerifyOptions{Now: time.Now()})
+		return err == nil
+	}
+
+	r := run(t, path, body, "sign", "opn")
+	require.Equal(t, 0, r.code, r.stderr)
+	h := parseHeaders(t, r.stdout)
+	require.True(t, verifies(h, newKey))
+	require.False(t, verifies(h, oldKey))
+	require.NotContains(t, h.Get("Omise-Signature"), ",")
+
+	r = run(t, path, body, "sign", "opn", "--all-keys")
+	require.Equal(t, 0, r.code, r.stderr)
+	h = parseHeaders(t, r.stdout)
+	require.True(t, verifies(h, newKey))
+	require.True(t, verifies(h, oldKey))
+	require.False(t, verifies(h, deadKey))
+	require.Len(t, strings.Split(h.Get("Omise-Signature"), ","), 2)
+}
+
+// TestSign_BodyOverLimit: sign must never print a signature that does not
+// cover the body it was given. It reads at most server.max_body_bytes+1
+// bytes; a longer body has to be refused, not silently signed truncated.
+func TestSign_BodyOverLimit(t *testing.T) {
+	cfg := strings.Replace(goodConfig("@DIR@", ""), "server:\n", "server:\n  max_body_bytes: 1024\n", 1)
+	_, path := writeConfig(t, cfg)
+	body := `{"object":"event","id":"evnt_big","pad":"` + strings.Repeat("x", 2000) + `"}`
+	r := run(t, path, body, "sign", "opn")
+	if r.code == 0 {
+		mat, _ := bankhooks.Omise{}.DecodeKey(opnKey)
+		_, err := bankhooks.Omise{}.Verify(bankhooks.Request{Header: parseHeaders(t, r.stdout), Body: []byte(body)},
+			[]bankhooks.Key{{Name: "k", Material: mat}}, bankhooks.VerifyOptions{Now: time.Now()})
+		require.NoError(t, err, "exit 0, but the printed signature does not cover the body that was given")
+		return
+	}
+	require.Contains(t, r.stderr, "max_body_bytes")
+}
+
+func TestHookURL(t *testing.T) {
+	tests := []struct{ listen, want string }{
+		{":8080", "http://127.0.0.1:8080/hooks/opn"},
+		{"0.0.0.0:9000", "http://127.0.0.1:9000/hooks/opn"},
+		{"[::]:9000", "http://127.0.0.1:9000/hooks/opn"},
+		{"10.1.2.3:80", "http://10.1.2.3:80/hooks/opn"},
+		{"[::1]:8080", "http://[::1]:8080/hooks/opn"},
+		{"localhost:8080", "http://localhost:8080/hooks/opn"},
+		{"garbage", "http://127.0.0.1:8080/hooks/opn"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.listen, func(t *testing.T) {
+			require.Equal(t, tc.want, hookURL(tc.listen, "opn"))
+		})
+	}
+}

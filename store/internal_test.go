@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -159,4 +161,64 @@ func FuzzParseMigrationName(f *testing.F) {
 		require.NotEmpty(t, n)
 		require.Regexp(t, `^[0-9]+_`+n+`\.sql$`, name)
 	})
+}
+
+// TestSQLiteGroupCommitIsolatesFailures drives one group commit directly
+// with a batch in which one write fails and one caller has left: the failing
+// write alone is rolled back, the others commit, the departed caller's write
+// never runs.
+func TestSQLiteGroupCommitIsolatesFailures(t *testing.T) {
+	s, err := OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "gc.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	b := s.backend
+	require.NoError(t, b.write(t.Context(), "setup", func(q querier) error {
+		_, err := q.exec(t.Context(), `CREATE TABLE gc (x INTEGER PRIMARY KEY)`)
+		return err
+	}))
+	insert := func(x int) func(q querier) error {
+		return func(q querier) error {
+			_, err := q.exec(t.Context(), `INSERT INTO gc (x) VALUES (?)`, x)
+			return err
+		}
+	}
+	gone, cancel := context.WithCancel(t.Context())
+	cancel()
+	ran := false
+	req := func(ctx context.Context, fn func(q querier) error) *writeReq {
+		return &writeReq{ctx: ctx, op: "test", fn: fn, result: make(chan error, 1)}
+	}
+	batch := []*writeReq{
+		req(t.Context(), insert(1)),
+		req(t.Context(), insert(1)), // fails: primary key
+		req(gone, func(q querier) error { ran = true; return insert(4)(q) }),
+		req(t.Context(), insert(3)),
+	}
+	b.commit(batch)
+
+	require.NoError(t, <-batch[0].result)
+	err = <-batch[1].result
+	require.Error(t, err)
+	require.NotErrorIs(t, err, ErrUnavailable, "a refused write is not an outage")
+	require.ErrorIs(t, <-batch[2].result, ErrUnavailable)
+	require.False(t, ran, "the write of a caller that left is not run")
+	require.NoError(t, <-batch[3].result)
+
+	var got []int
+	require.NoError(t, b.read(t.Context(), "check", func(q querier) error {
+		rs, err := q.query(t.Context(), `SELECT x FROM gc ORDER BY x`)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var x int
+			if err := rs.Scan(&x); err != nil {
+				return err
+			}
+			got = append(got, x)
+		}
+		return rs.Err()
+	}))
+	require.Equal(t, []int{1, 3}, got)
 }

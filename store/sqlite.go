@@ -377,61 +377,93 @@ func (b *sqliteBackend) writer() {
 	}
 }
 
-// commit runs a batch of writes in one transaction, each in its own
-// savepoint, and answers each caller after the commit.
+// commit runs a batch of writes in one transaction and answers each caller
+// after the commit.
 //
-// Failure policy: a write whose fn fails is rolled back to its savepoint and
-// gets its own error; the others still commit. If the transaction itself
-// fails (BEGIN, a savepoint statement, COMMIT: disk full, I/O error), nothing
-// of the batch is committed and every caller gets the error, so no caller is
-// ever told a write succeeded that is not on disk.
+// Writes rarely fail (a duplicate webhook is not a failure: it inserts
+// nothing), so the batch first runs plainly. If a write fails, that attempt
+// is rolled back and the batch runs again with each write inside its own
+// SAVEPOINT, so the failing write rolls back alone and gets its own error
+// while the others commit. Writes are functions of their arguments and the
+// database, so running one again after a rollback is safe.
+//
+// Failure policy: if the transaction itself fails (BEGIN, a savepoint
+// statement, COMMIT: disk full, I/O error), nothing of the batch is committed
+// and every caller gets the error, so no caller is ever told a write
+// succeeded that is not on disk.
 func (b *sqliteBackend) commit(batch []*writeReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), sqliteBatchTimeout)
 	defer cancel()
-	results := make([]error, len(batch))
-	fail := func(err error) {
-		for i, r := range batch {
-			r.result <- b.classify(r.op, err)
-			results[i] = nil
-		}
-	}
-	tx, err := b.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
-	if err != nil {
-		fail(err)
-		return
-	}
-	q := cachedQuerier{b: b, tx: tx, ctx: ctx}
-	for i, r := range batch {
+	// A caller that left before its write began is not run at all.
+	live := batch[:0:0]
+	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
-			results[i] = unavailable(r.op, err) // the caller left before its write began
+			r.result <- unavailable(r.op, err)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	results, err := b.runBatch(ctx, live, false)
+	if err == errRetryIsolated {
+		results, err = b.runBatch(ctx, live, true)
+	}
+	for i, r := range live {
+		if err != nil {
+			r.result <- b.classify(r.op, err)
+			continue
+		}
+		r.result <- b.classify(r.op, results[i])
+	}
+}
+
+// errRetryIsolated says a plain batch had a failing write and must run again
+// with savepoints.
+var errRetryIsolated = errors.New("a write failed: run the batch with savepoints")
+
+// runBatch runs the writes in one transaction. Without isolate, the first
+// failing write rolls the whole attempt back (errRetryIsolated); with it,
+// each write has a savepoint. The returned error is the transaction's own.
+func (b *sqliteBackend) runBatch(ctx context.Context, batch []*writeReq, isolate bool) ([]error, error) {
+	tx, err := b.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return nil, err
+	}
+	q := cachedQuerier{b: b, tx: tx, ctx: ctx}
+	results := make([]error, len(batch))
+	for i, r := range batch {
+		if !isolate {
+			if err := r.fn(q); err != nil {
+				_ = tx.Rollback()
+				if len(batch) == 1 {
+					return []error{err}, nil // nothing else to keep: no retry needed
+				}
+				return nil, errRetryIsolated
+			}
+			continue
+		}
+		if _, err := q.exec(ctx, "SAVEPOINT w"); err != nil {
 			_ = tx.Rollback()
-			fail(err)
-			return
+			return nil, err
 		}
 		if err := r.fn(q); err != nil {
 			results[i] = err
-			if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO w"); rerr != nil {
+			if _, rerr := q.exec(ctx, "ROLLBACK TO w"); rerr != nil {
 				_ = tx.Rollback()
-				fail(rerr)
-				return
+				return nil, rerr
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if _, err := q.exec(ctx, "RELEASE w"); err != nil {
 			_ = tx.Rollback()
-			fail(err)
-			return
+			return nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		fail(err)
-		return
+		return nil, err
 	}
-	for i, r := range batch {
-		r.result <- b.classify(r.op, results[i])
-	}
+	return results, nil
 }
 
 // classify passes the store's own errors on and wraps every driver error in

@@ -164,6 +164,7 @@ robots:
   finance:
     webhook: %s
     secret: %s
+    timeout: 2s
 routes:
   - name: payments
     sources: [opn, walled]

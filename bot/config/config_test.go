@@ -107,7 +107,7 @@ func TestParse_Problems(t *testing.T) {
 			[]string{"robots.preview.webhook: has no access_token query parameter"}},
 		{"robot secret without SEC", strings.Replace(base(""), "type: console", "webhook: https://oapi.dingtalk.com/robot/send?access_token=abc\n    secret: hunter2", 1), nil,
 			[]string{"robots.preview.secret: a DingTalk signing secret starts with SEC"}},
-		{"robot timeout longer than half the lease", strings.Replace(base("delivery:\n  lease: 10s\n"), "type: console", "type: console\n    timeout: 6s", 1), nil,
+		{"robot timeout longer than half the lease", strings.Replace(base("delivery:\n  lease: 10s\n"), "type: console", "webhook: https://oapi.dingtalk.com/robot/send?access_token=abc\n    timeout: 6s", 1), nil,
 			[]string{"robots.preview.timeout: must be at most half of delivery.lease (10s)"}},
 		{"rate over dingtalk limit", strings.Replace(base(""), "type: console", "type: console\n    rate_per_minute: 30", 1), nil,
 			[]string{"robots.preview.rate_per_minute: must be 1..20"}},

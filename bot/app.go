@@ -53,6 +53,9 @@ type App struct {
 	// fingerprint is the content hash of the config files as last loaded,
 	// applied or refused: the poller reloads when the files differ from it.
 	fingerprint string
+	// lastLoaded is the config last decoded by a load or reload, applied or
+	// refused; the poller watches the files it names.
+	lastLoaded *config.Config
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then
@@ -94,7 +97,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	for _, w := range cfg.Warnings(a.clock.Now()) {
 		log.WithField("config", cfg.Path).Warn(w)
 	}
-	st, err := openStore(ctx, cfg.Storage)
+	st, err := OpenStore(ctx, cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +105,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.metrics = NewMetrics(st, opts.Version, a.clock)
 	a.runtime.Store(rt)
 	a.fingerprint = fingerprint(cfg.Path, cfg)
+	a.lastLoaded = cfg
 	a.metrics.ReloadOK.Set(1)
 	a.metrics.ReloadTime.Set(float64(a.clock.Now().Unix()))
 	a.metrics.ConfigInfo.WithLabelValues(cfg.Hash[:12]).Set(1)
@@ -140,7 +144,9 @@ func configureLogger(log *logrus.Logger, c config.Log) {
 	}
 }
 
-func openStore(ctx context.Context, s config.Storage) (store.Store, error) {
+// OpenStore opens the store the config names (the server and the CLI's
+// outbox commands share it).
+func OpenStore(ctx context.Context, s config.Storage) (store.Store, error) {
 	switch s.Driver {
 	case "postgres":
 		st, err := store.OpenPostgres(ctx, s.DSN.Reveal())
@@ -182,7 +188,7 @@ func (a *App) serve(ctx context.Context) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { a.routeLoop(workCtx) })
 	workers.Go(func() { a.reloadLoop(workCtx) })
-	a.deliverer.sync(workCtx, rt)
+	a.deliverer.sync(workCtx)
 
 	a.log.WithFields(logrus.Fields{
 		"listen": hookLn.Addr().String(), "admin": adminLn.Addr().String(),

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestBackoff_Bounds(t *testing.T) {
 		{20, 150 * time.Second, maxWait},
 	}
 	for _, tc := range tests {
-		t.Run("attempt "+itoa(tc.attempt), func(t *testing.T) {
+		t.Run("attempt "+strconv.Itoa(tc.attempt), func(t *testing.T) {
 			require.Equal(t, tc.wantLow, low.Next(tc.attempt))
 			// 0.5+0.999 is not exact in binary: allow a microsecond.
 			require.InDelta(t, float64(tc.wantHigh), float64(high.Next(tc.attempt)), float64(time.Microsecond))

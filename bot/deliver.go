@@ -25,6 +25,7 @@ const claimBatch = 10
 // and sends them one by one.
 type deliverer struct {
 	app     *App
+	applyMu sync.Mutex // serialises apply
 	mu      sync.Mutex
 	ctx     context.Context // the workers' parent context, set by the first sync
 	workers map[string]*robotWorker
@@ -42,30 +43,30 @@ func newDeliverer(a *App) *deliverer {
 	return &deliverer{app: a, workers: map[string]*robotWorker{}}
 }
 
-// sync starts a worker for every robot of rt and stops workers of robots
-// that are gone. A robot that stays keeps its limiter (and its send history),
-// so a reload never resets rate limiting.
-func (d *deliverer) sync(ctx context.Context, rt *Runtime) {
+// sync sets the workers' parent context and starts a worker for every
+// configured robot.
+func (d *deliverer) sync(ctx context.Context) {
 	d.mu.Lock()
 	d.ctx = ctx
 	d.mu.Unlock()
-	d.apply(rt)
+	d.apply()
 }
 
-// apply starts and stops workers to match rt. A robot that is no longer
-// configured but still has deliveries in the outbox keeps (or gets) a worker:
-// it dead-letters them with a reason, so they are visible and replayable
-// instead of stranded.
-func (d *deliverer) apply(rt *Runtime) {
+// apply starts and stops workers to match the current runtime: one per
+// configured robot, plus one for each robot that is no longer configured but
+// still has deliveries in the outbox (that worker dead-letters them with a
+// reason, so they are visible and replayable instead of stranded). A robot
+// that stays keeps its limiter and send history, so a reload never resets
+// rate limiting. Applies are serialised and each reads the runtime after its
+// store query, so the last apply always matches the last runtime swapped in.
+func (d *deliverer) apply() {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	ctx := d.ctx
+	d.mu.Unlock()
 	if ctx == nil {
 		return // not serving yet; serve's sync starts the workers
-	}
-	rates := map[string]int{}
-	for name, r := range rt.Robots {
-		rates[name] = r.RatePerMinute
 	}
 	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	orphans, err := d.app.store.OutboxRobots(qctx)
@@ -73,11 +74,18 @@ func (d *deliverer) apply(rt *Runtime) {
 	if err != nil && ctx.Err() == nil {
 		d.app.log.WithError(err).Warn("cannot list the robots with queued deliveries; checking again later")
 	}
+	rt := d.app.runtime.Load()
+	rates := map[string]int{}
+	for name, r := range rt.Robots {
+		rates[name] = r.RatePerMinute
+	}
 	for _, name := range orphans {
 		if _, ok := rates[name]; !ok {
 			rates[name] = config.DefaultRatePerMinute
 		}
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	for name, w := range d.workers {
 		if _, ok := rates[name]; !ok {
 			w.cancel()
@@ -286,6 +294,9 @@ func (a *App) finish(ctx context.Context, log *logrus.Entry, d store.Delivery, s
 		}
 	}
 	a.metrics.Attempts.WithLabelValues(d.Robot, att.Reason).Inc()
+	// DingTalk's "too fast" and quota answers ask to wait; they are logged
+	// but do not spend the retry budget (only max_age bounds the wait).
+	att.Throttled = att.Reason == dingtalk.ReasonRateLimited || att.Reason == dingtalk.ReasonQuota
 	retry := rt.Config.Delivery.Retry
 	var err error
 	switch {
@@ -293,7 +304,7 @@ func (a *App) finish(ctx context.Context, log *logrus.Entry, d store.Delivery, s
 		err = a.store.CompleteDelivery(ctx, d.ID, att)
 		a.metrics.Deliveries.WithLabelValues(d.Robot, "sent").Inc()
 		log.Info("delivered")
-	case permanent || d.Attempts+1 >= retry.MaxAttempts || now.Sub(d.CreatedAt) >= retry.MaxAge:
+	case permanent || now.Sub(d.CreatedAt) >= retry.MaxAge || (!att.Throttled && d.Attempts+1 >= retry.MaxAttempts):
 		err = a.store.DeadLetter(ctx, d.ID, att)
 		a.metrics.Deliveries.WithLabelValues(d.Robot, "dead").Inc()
 		log.WithError(sendErr).WithField("reason", att.Reason).Error("delivery failed for good: dead-lettered (bankbot deadletters retry ID re-drives it)")

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -126,7 +127,7 @@ func TestDeliver_RetriesThenSucceeds(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, "markdown", msgs[0].MsgType)
 	require.Contains(t, msgs[0].Text, "ref: "+evID)
-	require.Equal(t, "bankbot-"+itoa(int(id)), msgs[0].UUID, "every attempt carries the same msgUuid")
+	require.Equal(t, "bankbot-"+strconv.Itoa(int(id)), msgs[0].UUID, "every attempt carries the same msgUuid")
 	require.Equal(t, 2.0, metricValue(ta.metrics.Attempts.WithLabelValues("dt", "server")))
 	require.Equal(t, 1.0, metricValue(ta.metrics.Attempts.WithLabelValues("dt", "ok")))
 	require.Equal(t, 2.0, metricValue(ta.metrics.Deliveries.WithLabelValues("dt", "retry")))
@@ -177,7 +178,7 @@ func TestDeliver_RetryClassification(t *testing.T) {
 			if tc.status != store.StatusSent {
 				ta.dt.Script(tc.answer) // a scripted answer is never recorded as a message
 			}
-			ta.postCharge(t, "evnt_class_"+itoa(i), 5000, "THB", "x")
+			ta.postCharge(t, "evnt_class_"+strconv.Itoa(i), 5000, "THB", "x")
 			ta.route(t)
 			now := ta.clock.Now()
 			claimed, err := ta.store.ClaimDeliveries(ctx, store.Claim{Robot: "dt", Owner: ta.owner, Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10})
@@ -190,7 +191,13 @@ func TestDeliver_RetryClassification(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, tc.status, d.Status)
 			require.Equal(t, tc.reason, d.LastReason)
-			require.Equal(t, 1, d.Attempts)
+			if tc.reason == "rate_limited" || tc.reason == "quota" {
+				require.Equal(t, 0, d.Attempts, "throttling does not spend the retry budget")
+				require.Equal(t, 1, d.Throttles)
+			} else {
+				require.Equal(t, 1, d.Attempts)
+				require.Equal(t, 0, d.Throttles)
+			}
 			if tc.status == store.StatusPending {
 				require.Equal(t, now.Add(tc.wait), d.NextAttemptAt)
 				require.NotEmpty(t, d.LastError)
@@ -253,6 +260,35 @@ func TestDeliver_BudgetExhausted_DeadLetter(t *testing.T) {
 		require.Equal(t, 3, ta.dt.Requests(), "no fourth attempt")
 		require.Empty(t, ta.dt.Messages())
 	})
+	t.Run("throttling does not spend it", func(t *testing.T) {
+		// max_attempts 3, but DingTalk says "too fast" five times first: the
+		// message still goes out, and a later real failure still has its budget.
+		ta := newDTApp(t, testConfig{delivery: "  retry:\n    max_attempts: 3\n"}, "", dingtalktest.Options{})
+		var script []dingtalktest.Response
+		for range 5 {
+			script = append(script, dingtalktest.Response{ErrCode: 410100})
+		}
+		script = append(script, dingtalktest.Response{Status: 500})
+		ta.dt.Script(script...)
+		ta.postCharge(t, "evnt_throttled", 5000, "THB", "x")
+		ta.route(t)
+		id := onlyDelivery(t, ta.testApp).ID
+		ta.startWorkers(t)
+		for n := 1; n <= 5; n++ {
+			d := ta.waitDelivery(t, id, "throttled again", func(d store.Delivery) bool { return d.Throttles == n })
+			require.Equal(t, store.StatusPending, d.Status)
+			require.Zero(t, d.Attempts)
+			ta.advanceTo(d.NextAttemptAt, "dt")
+		}
+		d := ta.waitDelivery(t, id, "failed once", func(d store.Delivery) bool { return d.Attempts == 1 })
+		require.Equal(t, store.StatusPending, d.Status, "one real failure of a budget of 3")
+		ta.advanceTo(d.NextAttemptAt, "dt")
+		d = ta.waitDelivery(t, id, "sent", func(d store.Delivery) bool { return d.Status == store.StatusSent })
+		require.Equal(t, 2, d.Attempts)
+		require.Equal(t, 5, d.Throttles)
+		require.Len(t, ta.attempts(t, id), 7, "every answer is in the attempt log")
+		require.Len(t, ta.dt.Messages(), 1)
+	})
 	t.Run("max_age", func(t *testing.T) {
 		ta := newDTApp(t, testConfig{delivery: "  retry:\n    max_age: 1h\n"}, "", dingtalktest.Options{})
 		ta.dt.Script(dingtalktest.Response{Status: 500}, dingtalktest.Response{Status: 500})
@@ -275,7 +311,7 @@ func TestDeliver_RateLimited(t *testing.T) {
 	ta := newDTApp(t, testConfig{}, "", dingtalktest.Options{})
 	ta.dt.Script(dingtalktest.Response{ErrCode: 410100})
 	for i := range 3 {
-		ta.postCharge(t, "evnt_rl_"+itoa(i), 5000, "THB", "x")
+		ta.postCharge(t, "evnt_rl_"+strconv.Itoa(i), 5000, "THB", "x")
 	}
 	ta.route(t)
 	ds := ta.deliveries(t)
@@ -286,7 +322,8 @@ func TestDeliver_RateLimited(t *testing.T) {
 	blockedUntil := t0.Add(dingtalk.RateLimitPenalty)
 	// The worker sleeps until the block ends, not just until the next poll.
 	ta.clock.waitTimer(t, mark, func(at time.Time) bool { return at.Equal(blockedUntil) })
-	d := ta.waitDelivery(t, ds[0].ID, "rescheduled", func(d store.Delivery) bool { return d.Attempts == 1 })
+	d := ta.waitDelivery(t, ds[0].ID, "rescheduled", func(d store.Delivery) bool { return d.Throttles == 1 })
+	require.Zero(t, d.Attempts, "a throttled answer does not spend the retry budget")
 	require.Equal(t, store.StatusPending, d.Status)
 	require.Equal(t, "rate_limited", d.LastReason)
 	require.Equal(t, blockedUntil, d.NextAttemptAt)
@@ -319,7 +356,7 @@ func TestDeliver_RateLimited(t *testing.T) {
 func TestRateLimit_21stMessageDelayedNotFailed(t *testing.T) {
 	ta := newDTApp(t, testConfig{}, "", dingtalktest.Options{})
 	for i := range 21 {
-		ta.postCharge(t, "evnt_burst_"+itoa(i), int64(1000+i), "THB", "x")
+		ta.postCharge(t, "evnt_burst_"+strconv.Itoa(i), int64(1000+i), "THB", "x")
 	}
 	ta.route(t)
 	require.Len(t, ta.deliveries(t), 21)
@@ -525,11 +562,11 @@ func TestShutdown_DrainsInFlightWithinDeadline(t *testing.T) {
 		bs := &blockingSender{started: make(chan struct{}, 10), release: make(chan struct{})}
 		ta.withRuntime(func(rt *Runtime) { rt.Robots["log"].Sender = bs })
 		for i := range 3 {
-			ta.postCharge(t, "evnt_sd_"+itoa(i), 100, "THB", "x")
+			ta.postCharge(t, "evnt_sd_"+strconv.Itoa(i), 100, "THB", "x")
 		}
 		ta.route(t)
 		ctx, cancel := context.WithCancel(context.Background())
-		ta.deliverer.sync(ctx, ta.runtime.Load())
+		ta.deliverer.sync(ctx)
 		<-bs.started
 		cancel() // shutdown begins while the send is in flight
 		stopped := make(chan struct{})

@@ -261,7 +261,7 @@ func openTestApp(t *testing.T, dir, path string, clock *fakeClock) *testApp {
 func (ta *testApp) startWorkers(t *testing.T) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ta.deliverer.sync(ctx, ta.runtime.Load())
+	ta.deliverer.sync(ctx)
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

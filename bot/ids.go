@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,19 +28,5 @@ func newOwnerID() string {
 	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return strings.Join([]string{host, itoa(os.Getpid()), idEncoding.EncodeToString(b[:])}, "/")
-}
-
-func itoa(i int) string {
-	var b [20]byte
-	n := len(b)
-	for {
-		n--
-		b[n] = byte('0' + i%10)
-		i /= 10
-		if i == 0 {
-			break
-		}
-	}
-	return string(b[n:])
+	return strings.Join([]string{host, strconv.Itoa(os.Getpid()), idEncoding.EncodeToString(b[:])}, "/")
 }

@@ -75,6 +75,14 @@ func (a *App) handleHook(c *gin.Context) {
 		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
 		RemoteIP: ip.String(), Headers: keptHeaders(c.Request.Header), Body: body,
 	})
+	if errors.Is(err, store.ErrInvalid) {
+		// The store refused the values themselves (an id with a NUL byte):
+		// retrying cannot help, so this is the sender's 400, not a 503.
+		a.metrics.Received.WithLabelValues(name, "malformed_payload").Inc()
+		log.WithError(err).Warn("webhook rejected: the event cannot be stored as sent")
+		writeError(c, http.StatusBadRequest, "malformed_payload", "the event's id or fields cannot be stored: "+err.Error())
+		return
+	}
 	if err != nil {
 		a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
 		log.WithError(err).Error("webhook not stored; answering 503 so the provider retries")

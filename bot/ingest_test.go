@@ -100,7 +100,7 @@ func TestIngest_SourceNameCaseInsensitive(t *testing.T) {
 	ta := newTestApp(t, testConfig{sources: "  Opn:\n    provider: omise\n    secrets: [{value: " + keyA + "}]\n"})
 	for i, path := range []string{"opn", "Opn", "OPN"} {
 		t.Run(path, func(t *testing.T) {
-			r := serve(t, ta.hookRouter(), hookRequest(t, path, keyA, ta.clock.Now(), charge("evnt_case_"+itoa(i), 1, "THB", "x")))
+			r := serve(t, ta.hookRouter(), hookRequest(t, path, keyA, ta.clock.Now(), charge("evnt_case_"+strconv.Itoa(i), 1, "THB", "x")))
 			require.Equal(t, http.StatusOK, r.Code, "%+v", r)
 		})
 	}
@@ -238,7 +238,7 @@ func TestIngest_RotatedSecret_BothAccepted(t *testing.T) {
 			"      - value: " + keyA + "\n        expires: 2026-11-21T12:00:00Z\n",
 	})
 	for i, key := range []string{keyA, keyB} {
-		r := serve(t, ta.hookRouter(), hookRequest(t, "opn", key, ta.clock.Now(), charge("evnt_rot_"+itoa(i), 1, "THB", "x")))
+		r := serve(t, ta.hookRouter(), hookRequest(t, "opn", key, ta.clock.Now(), charge("evnt_rot_"+strconv.Itoa(i), 1, "THB", "x")))
 		require.Equal(t, "accepted", r.Status, "key %d: %+v", i, r)
 	}
 	ta.clock.Advance(2 * time.Hour)
@@ -430,7 +430,7 @@ func TestIngest_AllowlistBehindProxy(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := hookRequest(t, "opn", keyA, ta.clock.Now(), charge("evnt_ip_"+itoa(i), 1, "THB", "x"))
+			req := hookRequest(t, "opn", keyA, ta.clock.Now(), charge("evnt_ip_"+strconv.Itoa(i), 1, "THB", "x"))
 			req.RemoteAddr = tc.remote
 			if tc.xff != "" {
 				req.Header.Set("X-Forwarded-For", tc.xff)

@@ -39,11 +39,13 @@ func (a *App) reloadLoop(ctx context.Context) {
 			}
 			_, _ = a.Reload("sighup")
 		case <-a.clock.After(config.DefaultReloadInterval):
-			rt := a.runtime.Load()
-			fp := fingerprint(a.opts.ConfigPath, rt.Config)
+			// Fingerprint the files of the config last loaded, applied or
+			// refused: a refused config may read files the running one
+			// does not (a value_file not written yet).
 			a.reloadMu.Lock()
-			changed := fp != a.fingerprint
+			last, seen := a.lastLoaded, a.fingerprint
 			a.reloadMu.Unlock()
+			changed := fingerprint(a.opts.ConfigPath, last) != seen
 			if changed {
 				_, _ = a.Reload("file change")
 			}
@@ -66,10 +68,14 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 		// Refused, but decoded: watch the files it names (a value_file not
 		// yet written) so fixing them is noticed without another edit.
 		fp = fingerprint(a.opts.ConfigPath, cfg)
+		a.lastLoaded = cfg
+	} else if err != nil {
+		a.lastLoaded = cur.Config
 	}
 	var rt *Runtime
 	if err == nil {
 		fp = fingerprint(a.opts.ConfigPath, cfg)
+		a.lastLoaded = cfg
 		if cfg.Hash == cur.Config.Hash {
 			// The file is the running config again (an edit reverted, or a
 			// reload with nothing new): that is a successful load.
@@ -103,7 +109,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	a.runtime.Store(rt)
 	a.fingerprint = fp
 	configureLogger(a.log, cfg.Log)
-	a.deliverer.apply(rt)
+	a.deliverer.apply()
 	a.metrics.ReloadOK.Set(1)
 	a.metrics.ReloadTime.Set(float64(a.clock.Now().Unix()))
 	a.metrics.ConfigInfo.Reset()

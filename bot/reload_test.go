@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -215,7 +216,7 @@ func TestReload_ConcurrentWithRequests(t *testing.T) {
 					return
 				case <-tokens:
 				}
-				req := hookRequest(t, "opn", key, ta.clock.Now(), charge("evnt_cc_"+itoa(g)+"_"+itoa(i), 100, "THB", "x"))
+				req := hookRequest(t, "opn", key, ta.clock.Now(), charge("evnt_cc_"+strconv.Itoa(g)+"_"+strconv.Itoa(i), 100, "THB", "x"))
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
 				mu.Lock()
@@ -398,6 +399,12 @@ func TestReload_PollerSeesFixInFileOfRefusedConfig(t *testing.T) {
 			poll()
 			require.Equal(t, 1.0, metricValue(ta.metrics.Reloads.WithLabelValues("failed")))
 			require.Same(t, before, ta.runtime.Load())
+			// Nothing changes for a while: the refused config is reported
+			// once, not on every poll.
+			for range 5 {
+				poll()
+			}
+			require.Equal(t, 1.0, metricValue(ta.metrics.Reloads.WithLabelValues("failed")), "a refused config was retried without a change")
 
 			writeFile(t, file, tc.good)
 			poll()

@@ -36,7 +36,7 @@ func (a *App) routeLoop(ctx context.Context) {
 		// (a robot removed from the config while rows were queued).
 		if now := a.clock.Now(); now.Sub(lastSweep) >= orphanSweep {
 			lastSweep = now
-			a.deliverer.apply(a.runtime.Load())
+			a.deliverer.apply()
 		}
 		select {
 		case <-ctx.Done():

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -123,7 +124,7 @@ func TestRoute_Match(t *testing.T) {
 		{"big-opn-payments", "opn", bankhooks.Event{Kind: bankhooks.KindPaymentFailed, Amount: 100000, Currency: "THB"}, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.route+"/"+tc.source+"/"+string(tc.ev.Kind)+"/"+itoa(int(tc.ev.Amount)), func(t *testing.T) {
+		t.Run(tc.route+"/"+tc.source+"/"+string(tc.ev.Kind)+"/"+strconv.Itoa(int(tc.ev.Amount)), func(t *testing.T) {
 			require.Equal(t, tc.want, routeNamed(t, rt, tc.route).Match(tc.source, tc.ev))
 		})
 	}

@@ -234,7 +234,7 @@ func (c *core) RouteEvent(ctx context.Context, eventID string, ds []NewDelivery,
 	})
 }
 
-const deliveryCols = `id, event_id, route, robot, spec, status, attempts, next_attempt_at,
+const deliveryCols = `id, event_id, route, robot, spec, status, attempts, throttles, next_attempt_at,
 	lease_owner, lease_until, last_reason, last_error, created_at, updated_at, sent_at`
 
 func scanDelivery(r row) (Delivery, error) {
@@ -242,7 +242,7 @@ func scanDelivery(r row) (Delivery, error) {
 		d                                    Delivery
 		next, lease, created, updated, sentT dbTime
 	)
-	err := r.Scan(&d.ID, &d.EventID, &d.Route, &d.Robot, &d.Spec, &d.Status, &d.Attempts, &next,
+	err := r.Scan(&d.ID, &d.EventID, &d.Route, &d.Robot, &d.Spec, &d.Status, &d.Attempts, &d.Throttles, &next,
 		&d.LeaseOwner, &lease, &d.LastReason, &d.LastError, &created, &updated, &sentT)
 	if err != nil {
 		return Delivery{}, err
@@ -327,7 +327,8 @@ func (c *core) ClaimDeliveries(ctx context.Context, cl Claim) ([]Delivery, error
 func (c *core) transition(ctx context.Context, op string, id int64, from, set string, args []any, a *Attempt) error {
 	return c.b.write(ctx, op, func(q querier) error {
 		var n int
-		err := q.queryRow(ctx, `UPDATE deliveries SET `+set+` WHERE id = ? AND status = ? RETURNING attempts`,
+		// n numbers the attempt log: counted attempts and throttled answers.
+		err := q.queryRow(ctx, `UPDATE deliveries SET `+set+` WHERE id = ? AND status = ? RETURNING attempts + throttles`,
 			append(args, id, from)...).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			var status string
@@ -357,14 +358,19 @@ func (c *core) CompleteDelivery(ctx context.Context, id int64, a Attempt) error 
 }
 
 // RetryDelivery records a failed attempt of a sending delivery and makes it
-// pending again, due at next.
+// pending again, due at next. A throttled attempt (a.Throttled) is logged
+// and counted in throttles, not in attempts.
 func (c *core) RetryDelivery(ctx context.Context, id int64, a Attempt, next time.Time) error {
 	const op = "retry delivery"
 	if next.IsZero() {
 		return fmt.Errorf("%s: %w", op, invalidf("next is zero"))
 	}
+	count := "attempts = attempts + 1"
+	if a.Throttled {
+		count = "throttles = throttles + 1"
+	}
 	return c.transition(ctx, op, id, StatusSending,
-		`status = 'pending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?,
+		`status = 'pending', `+count+`, next_attempt_at = ?, updated_at = ?,
 		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
 		[]any{c.tv(next), c.tv(a.At), text(a.Reason), text(a.Error)}, &a)
 }

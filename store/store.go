@@ -82,13 +82,17 @@ type NewDelivery struct {
 
 // Delivery is one outbox row.
 type Delivery struct {
-	ID            int64
-	EventID       string
-	Route         string
-	Robot         string
-	Spec          []byte
-	Status        string
+	ID      int64
+	EventID string
+	Route   string
+	Robot   string
+	Spec    []byte
+	Status  string
+	// Attempts counts the attempts that spend the retry budget; Throttles
+	// counts the answers that only said "too fast" (DingTalk's rate limit
+	// or quota). Both are in the attempt log.
 	Attempts      int
+	Throttles     int
 	NextAttemptAt time.Time
 	LeaseOwner    string
 	LeaseUntil    time.Time
@@ -114,6 +118,9 @@ type Attempt struct {
 	Duration time.Duration
 	Reason   string // metric label: ok, rate_limited, network, server, config, permanent …
 	Error    string // empty on success; never contains a secret or token
+	// Throttled marks an answer that only asked to slow down: RetryDelivery
+	// logs it but does not count it against the retry budget (Attempts).
+	Throttled bool
 }
 
 // DeliveryFilter selects deliveries for listing.

@@ -10,15 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bankbot/bankbot/bot"
 	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/store"
 )
 
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
-	if cfg.Storage.Driver == "postgres" {
-		return store.OpenPostgres(ctx, cfg.Storage.DSN.Reveal())
-	}
-	return store.OpenSQLite(ctx, cfg.Storage.DSN.Reveal())
+	return bot.OpenStore(ctx, cfg.Storage)
 }
 
 func deadlettersCmd(env *Env, g *globals) *cobra.Command {

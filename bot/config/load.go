@@ -247,9 +247,10 @@ func timeToString(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-// numberToDecimal keeps amounts written as YAML numbers as exact text:
-// integers print as themselves and floats in their shortest round-tripping
-// form ("99.5"), which ParseMajor then reads exactly.
+// numberToDecimal keeps amounts written as YAML numbers as text: integers
+// print as themselves and floats in their shortest round-tripping form
+// ("99.5"), which routing compares exactly. A YAML float has float64's
+// precision (about 15 digits): quote larger amounts with decimals.
 func numberToDecimal(from, to reflect.Type, data any) (any, error) {
 	if to != reflect.TypeOf(Decimal("")) {
 		return data, nil

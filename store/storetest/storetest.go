@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delivery/Complete", testComplete},
 		{"Delivery/Retry", testRetry},
 		{"Delivery/Release", testRelease},
+		{"Delivery/RetryThrottled", testRetryThrottled},
 		{"Delivery/DeadLetterAndRequeue", testDeadAndRequeue},
 		{"Delivery/WrongState", testWrongState},
 		{"RequeueEvent/Replay", testRequeueEvent},
@@ -984,6 +985,35 @@ func testFailedWriteIsolated(t *testing.T, s store.Store) {
 			require.Equal(t, int64(5000+i), got.Event.Amount)
 		}
 	}
+}
+
+// testRetryThrottled: a throttled answer is logged and counted apart, and
+// does not spend the retry budget.
+func testRetryThrottled(t *testing.T, s store.Store) {
+	id := routed(t, s, 1, "r", 1, base())[0]
+	claimOne(t, s, "r", "w", base())
+	require.NoError(t, s.RetryDelivery(ctx(t), id, store.Attempt{At: base(), Reason: "server", Error: "503"}, base().Add(time.Second)))
+	claimOne(t, s, "r", "w", base().Add(time.Second))
+	require.NoError(t, s.RetryDelivery(ctx(t), id, store.Attempt{At: base().Add(time.Second), Reason: "rate_limited", Error: "410100", Throttled: true}, base().Add(10*time.Minute)))
+	d := getDelivery(t, s, id)
+	require.Equal(t, 1, d.Attempts, "the throttled answer does not spend the budget")
+	require.Equal(t, 1, d.Throttles)
+	require.Equal(t, "rate_limited", d.LastReason)
+	require.Equal(t, "410100", d.LastError)
+	require.Equal(t, base().Add(10*time.Minute), d.NextAttemptAt)
+
+	claimOne(t, s, "r", "w", base().Add(10*time.Minute))
+	require.NoError(t, s.CompleteDelivery(ctx(t), id, store.Attempt{At: base().Add(10 * time.Minute), Reason: "ok"}))
+	as, err := s.Attempts(ctx(t), id)
+	require.NoError(t, err)
+	reasons := make([]string, len(as))
+	for i, a := range as {
+		reasons[i] = a.Reason
+	}
+	require.Equal(t, []string{"server", "rate_limited", "ok"}, reasons, "every answer is in the log, in order")
+	d = getDelivery(t, s, id)
+	require.Equal(t, 2, d.Attempts)
+	require.Equal(t, 1, d.Throttles)
 }
 
 func testOutboxRobots(t *testing.T, s store.Store) {

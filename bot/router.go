@@ -84,15 +84,13 @@ func (a *App) routePending(ctx context.Context) {
 
 func (a *App) routeOne(ctx context.Context, ev store.StoredEvent) error {
 	rt := a.runtime.Load()
-	rs, err := rt.Deliveries(ev.Source, ev.Event)
+	ds, err := rt.Deliveries(ev.Source, ev.Event)
 	if err != nil {
 		return err
 	}
-	ds := make([]store.NewDelivery, len(rs))
 	robots := map[string]bool{}
-	for i, r := range rs {
-		ds[i] = store.NewDelivery{Route: r.route, Robot: r.robot, Spec: r.spec}
-		robots[r.robot] = true
+	for _, d := range ds {
+		robots[d.Robot] = true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -25,6 +25,7 @@ import (
 	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/bot/render"
 	"github.com/bankbot/bankbot/dingtalk"
+	"github.com/bankbot/bankbot/store"
 )
 
 // Runtime is one loaded config, ready to serve. It is never modified after
@@ -227,9 +228,9 @@ func (r *Route) Spec(ev bankhooks.Event) Spec {
 	return s
 }
 
-// Deliveries routes one event.
-func (rt *Runtime) Deliveries(source string, ev bankhooks.Event) ([]routed, error) {
-	var out []routed
+// Deliveries routes one event of source: one outbox row per matching route.
+func (rt *Runtime) Deliveries(source string, ev bankhooks.Event) ([]store.NewDelivery, error) {
+	var out []store.NewDelivery
 	for _, r := range rt.Routes {
 		if !r.Match(source, ev) {
 			continue
@@ -238,14 +239,19 @@ func (rt *Runtime) Deliveries(source string, ev bankhooks.Event) ([]routed, erro
 		if err != nil {
 			return nil, fmt.Errorf("encode delivery spec: %w", err)
 		}
-		out = append(out, routed{route: r.Name, robot: r.Robot, spec: spec})
+		out = append(out, store.NewDelivery{Route: r.Name, Robot: r.Robot, Spec: spec})
 	}
 	return out, nil
 }
 
-type routed struct {
-	route, robot string
-	spec         []byte
+// RouteNamed returns the route called name, or nil.
+func (rt *Runtime) RouteNamed(name string) *Route {
+	for _, r := range rt.Routes {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
 }
 
 // atLeast reports whether ev's amount is at least min major units of its

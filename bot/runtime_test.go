@@ -217,10 +217,10 @@ func TestRuntime_Deliveries(t *testing.T) {
 			require.NoError(t, err)
 			require.Len(t, rs, len(tc.wantRoutes))
 			for i, r := range rs {
-				require.Equal(t, tc.wantRoutes[i], r.route)
-				require.Equal(t, tc.wantRobots[i], r.robot)
+				require.Equal(t, tc.wantRoutes[i], r.Route)
+				require.Equal(t, tc.wantRobots[i], r.Robot)
 				var s Spec
-				require.NoError(t, json.Unmarshal(r.spec, &s))
+				require.NoError(t, json.Unmarshal(r.Spec, &s))
 				require.Equal(t, tc.wantSpecs[i], s)
 			}
 		})

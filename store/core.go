@@ -430,6 +430,43 @@ func (c *core) RequeueEvent(ctx context.Context, eventID string, now time.Time) 
 	return int(n), err
 }
 
+// RerouteEvent sends an event again through the given routes: each
+// (event, route) row is created, or updated to the given robot and spec, and
+// made due at now (attempt history kept). Rows of other routes are left as
+// they are. It returns how many rows it made due.
+func (c *core) RerouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) (int, error) {
+	const op = "reroute event"
+	if err := checkDeliveries(ds); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	if now.IsZero() {
+		return 0, fmt.Errorf("%s: %w", op, invalidf("now is zero"))
+	}
+	t := c.tv(now)
+	err := c.b.write(ctx, op, func(q querier) error {
+		if err := eventExists(ctx, q, op, eventID); err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if _, err := q.exec(ctx, `INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
+					next_attempt_at, created_at, updated_at)
+				VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+				ON CONFLICT (event_id, route) DO UPDATE SET robot = excluded.robot, spec = excluded.spec,
+					status = 'pending', next_attempt_at = excluded.next_attempt_at,
+					updated_at = excluded.updated_at, lease_owner = '', lease_until = NULL`,
+				eventID, d.Route, d.Robot, blob(d.Spec), t, t, t); err != nil {
+				return err
+			}
+		}
+		_, err := q.exec(ctx, `UPDATE events SET routed_at = COALESCE(routed_at, ?) WHERE id = ?`, t, eventID)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(ds), nil
+}
+
 // GetDelivery reads one delivery.
 func (c *core) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
 	const op = "get delivery"

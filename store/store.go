@@ -177,9 +177,13 @@ type Store interface {
 	DeadLetter(ctx context.Context, id int64, a Attempt) error
 	// RequeueDelivery makes a dead delivery pending again, due at now.
 	RequeueDelivery(ctx context.Context, id int64, now time.Time) error
-	// RequeueEvent re-routes an event: its deliveries are made due at now,
-	// whatever their status (replay).
+	// RequeueEvent makes every delivery of an event due at now, whatever
+	// its status, to the robots they were routed to.
 	RequeueEvent(ctx context.Context, eventID string, now time.Time) (int, error)
+	// RerouteEvent sends an event through the given routes again (replay
+	// after a config change): each (event, route) row is created or moved to
+	// the given robot and spec, and made due at now.
+	RerouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) (int, error)
 	// GetDelivery reads one delivery.
 	GetDelivery(ctx context.Context, id int64) (Delivery, error)
 	// ListDeliveries lists deliveries, newest first.

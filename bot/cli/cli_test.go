@@ -99,6 +99,15 @@ func newConfig(t *testing.T) (dir, path string) {
 	return dir, path
 }
 
+// newConfigWith writes, into dir (sharing its database), the good config
+// changed by edit, as a second file.
+func newConfigWith(t *testing.T, dir string, edit func(string) string) (string, string) {
+	t.Helper()
+	path := filepath.Join(dir, "config-edited.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(edit(goodConfig(dir, ""))), 0o600))
+	return dir, path
+}
+
 func TestConfigCheck(t *testing.T) {
 	t.Run("valid", func(t *testing.T) {
 		_, path := newConfig(t)
@@ -430,7 +439,7 @@ func TestDeadletters(t *testing.T) {
 	t.Run("retry ID", func(t *testing.T) {
 		r := run(t, path, "", "deadletters", "retry", strconv.FormatInt(ids[0], 10))
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Equal(t, "1 deliveries requeued; the running server sends them within delivery.poll_interval\n", r.stdout)
+		require.Equal(t, "1 deliveries requeued; the running server sends them within 1s\n", r.stdout)
 		d, err := openTestStore(t, db).GetDelivery(ctx, ids[0])
 		require.NoError(t, err)
 		require.Equal(t, store.StatusPending, d.Status)
@@ -440,7 +449,8 @@ func TestDeadletters(t *testing.T) {
 	})
 
 	t.Run("retry --all", func(t *testing.T) {
-		more := seed(t, db, "ev_dead2", "a", "b")
+		more := seed(t, db, "ev_dead2", "log")
+		more = append(more, seed(t, db, "ev_dead3", "log")...)
 		func() {
 			st, err := store.OpenSQLite(ctx, db)
 			require.NoError(t, err)
@@ -452,6 +462,48 @@ func TestDeadletters(t *testing.T) {
 		r := run(t, path, "", "deadletters", "retry", "--all")
 		require.Equal(t, 0, r.code, r.stderr)
 		require.True(t, strings.HasPrefix(r.stdout, "2 deliveries requeued"), r.stdout)
+		for _, id := range more {
+			d, err := openTestStore(t, db).GetDelivery(ctx, id)
+			require.NoError(t, err)
+			require.Equal(t, store.StatusPending, d.Status)
+		}
+	})
+
+	t.Run("retry after the robot was renamed goes to the route's robot of today", func(t *testing.T) {
+		// Dead-lettered for robot "finance" on route "all"; the config now
+		// routes "all" to "log" (the robot was renamed).
+		ids := seed(t, db, "ev_renamed", "finance")
+		func() {
+			st, err := store.OpenSQLite(ctx, db)
+			require.NoError(t, err)
+			defer st.Close()
+			d, err := st.GetDelivery(ctx, ids[0])
+			require.NoError(t, err)
+			require.Equal(t, "to-finance", d.Route)
+			require.NoError(t, st.DeadLetter(ctx, ids[0], store.Attempt{At: time.Now(), Reason: "config"}))
+			// Put the row on route "all", as the config had it.
+			_, err = st.RerouteEvent(ctx, "ev_renamed", []store.NewDelivery{{Route: "all", Robot: "finance", Spec: d.Spec}}, time.Now())
+			require.NoError(t, err)
+			c, err := st.ClaimDeliveries(ctx, store.Claim{Robot: "finance", Owner: "t", Now: time.Now().Add(time.Second), LeaseUntil: time.Now().Add(time.Minute), Limit: 10})
+			require.NoError(t, err)
+			for _, d := range c {
+				require.NoError(t, st.DeadLetter(ctx, d.ID, store.Attempt{At: time.Now(), Reason: "config", Error: `robot "finance" is not configured any more`}))
+				ids = append(ids, d.ID)
+			}
+		}()
+		allID := ids[len(ids)-1]
+		r := run(t, path, "", "deadletters", "retry", strconv.FormatInt(allID, 10))
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Contains(t, r.stdout, `robot "finance" is no longer configured; sent through route "all" to robot "log"`)
+		d, err := openTestStore(t, db).GetDelivery(ctx, allID)
+		require.NoError(t, err)
+		require.Equal(t, store.StatusPending, d.Status)
+		require.Equal(t, "log", d.Robot)
+
+		// Its other row is on a route that no longer exists: a clear error.
+		r = run(t, path, "", "deadletters", "retry", strconv.FormatInt(ids[0], 10))
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "are no longer configured; `bankbot replay ev_renamed` sends the event through today's routes")
 	})
 }
 
@@ -469,20 +521,33 @@ func TestReplay(t *testing.T) {
 	r := run(t, path, "", "replay", "ev_replay")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Equal(t, "event ev_replay: 1 deliveries requeued\n", r.stdout)
+	list, err := openTestStore(t, db).ListDeliveries(context.Background(), store.DeliveryFilter{EventID: "ev_replay"})
+	require.NoError(t, err)
+	var viaAll *store.Delivery
+	for i := range list {
+		if list[i].Route == "all" {
+			viaAll = &list[i]
+		}
+	}
+	require.NotNil(t, viaAll, "replay goes through today's route \"all\"")
+	require.Equal(t, store.StatusPending, viaAll.Status)
+	require.Equal(t, "log", viaAll.Robot)
 	d, err := openTestStore(t, db).GetDelivery(context.Background(), ids[0])
 	require.NoError(t, err)
-	require.Equal(t, store.StatusPending, d.Status, "a sent delivery is sent again")
+	require.Equal(t, store.StatusSent, d.Status, "the old route's row is left as it was")
 
 	r = run(t, path, "", "replay", "ev_nope")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, "event ev_nope:")
 	require.Contains(t, r.stderr, "not found")
 
-	t.Run("event without deliveries", func(t *testing.T) {
-		seed(t, db, "ev_unrouted")
-		r := run(t, path, "", "replay", "ev_unrouted")
+	t.Run("event that no route of today takes", func(t *testing.T) {
+		_, path := newConfigWith(t, dir, func(cfg string) string {
+			return strings.Replace(cfg, "  - name: all\n    robot: log\n", "  - name: all\n    robot: log\n    sources: [stripe]\n", 1)
+		})
+		r := run(t, path, "", "replay", "ev_replay")
 		require.Equal(t, 0, r.code, r.stderr)
-		require.Equal(t, "event ev_unrouted has no deliveries (it matched no route)\n", r.stdout)
+		require.Equal(t, "event ev_replay matches no route of the current config; nothing to send\n", r.stdout)
 	})
 }
 

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +19,60 @@ import (
 
 func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return bot.OpenStore(ctx, cfg.Storage)
+}
+
+// openOutbox loads the config, builds its runtime (routes, robots; nothing
+// is contacted) and opens the store, for the commands that re-drive
+// deliveries through today's config.
+func (g *globals) openOutbox(cmd *cobra.Command, env *Env) (*config.Config, *bot.Runtime, store.Store, error) {
+	cfg, err := g.load(cmd, env)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rt, err := bot.Build(cfg, bot.BuildDeps{Log: quietLogger(io.Discard), Clock: bot.SystemClock{}})
+	if err != nil {
+		printProblems(cmd.ErrOrStderr(), cfg.Path, err)
+		return nil, nil, nil, exitError{1}
+	}
+	st, err := openStore(cmd.Context(), cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, rt, st, nil
+}
+
+// retryDead makes a dead delivery due again. When its robot is no longer
+// configured (renamed or removed), it goes through its route as configured
+// today instead, so it is not sent to a robot that no longer exists.
+func retryDead(cmd *cobra.Command, rt *bot.Runtime, st store.Store, id int64) error {
+	ctx := cmd.Context()
+	d, err := st.GetDelivery(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.Status != store.StatusDead {
+		return fmt.Errorf("it is %s, not dead: %w", d.Status, store.ErrConflict)
+	}
+	if _, ok := rt.Robots[d.Robot]; ok {
+		return st.RequeueDelivery(ctx, id, time.Now())
+	}
+	route := rt.RouteNamed(d.Route)
+	if route == nil {
+		return fmt.Errorf("robot %q and route %q are no longer configured; `bankbot replay %s` sends the event through today's routes", d.Robot, d.Route, d.EventID)
+	}
+	ev, err := st.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return err
+	}
+	spec, err := json.Marshal(route.Spec(ev.Event))
+	if err != nil {
+		return err
+	}
+	if _, err := st.RerouteEvent(ctx, d.EventID, []store.NewDelivery{{Route: route.Name, Robot: route.Robot, Spec: spec}}, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: robot %q is no longer configured; sent through route %q to robot %q\n", id, d.Robot, route.Name, route.Robot)
+	return nil
 }
 
 func deadlettersCmd(env *Env, g *globals) *cobra.Command {
@@ -42,11 +98,7 @@ func deadlettersCmd(env *Env, g *globals) *cobra.Command {
 			if all == (len(args) == 1) || len(args) > 1 {
 				return fmt.Errorf("give one delivery ID, or --all")
 			}
-			cfg, err := g.load(cmd, env)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
+			cfg, rt, st, err := g.openOutbox(cmd, env)
 			if err != nil {
 				return err
 			}
@@ -68,11 +120,11 @@ func deadlettersCmd(env *Env, g *globals) *cobra.Command {
 				ids = append(ids, id)
 			}
 			for _, id := range ids {
-				if err := st.RequeueDelivery(cmd.Context(), id, time.Now()); err != nil {
+				if err := retryDead(cmd, rt, st, id); err != nil {
 					return fmt.Errorf("delivery %d: %w", id, err)
 				}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries requeued; the running server sends them within delivery.poll_interval\n", len(ids))
+			fmt.Fprintf(cmd.OutOrStdout(), "%d deliveries requeued; the running server sends them within %s\n", len(ids), cfg.Delivery.PollInterval)
 			return nil
 		},
 	}
@@ -119,25 +171,29 @@ func truncate(s string, n int) string {
 func replayCmd(env *Env, g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "replay EVENT_ID",
-		Short: "Send every delivery of a stored event again",
+		Short: "Send a stored event again through the routes of the current config",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := g.load(cmd, env)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(cmd.Context(), cfg)
+			_, rt, st, err := g.openOutbox(cmd, env)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			n, err := st.RequeueEvent(cmd.Context(), args[0], time.Now())
+			ev, err := st.GetEvent(cmd.Context(), args[0])
 			if err != nil {
 				return fmt.Errorf("event %s: %w", args[0], err)
 			}
-			if n == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "event %s has no deliveries (it matched no route)\n", args[0])
+			ds, err := rt.Deliveries(ev.Source, ev.Event)
+			if err != nil {
+				return err
+			}
+			if len(ds) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "event %s matches no route of the current config; nothing to send\n", args[0])
 				return nil
+			}
+			n, err := st.RerouteEvent(cmd.Context(), ev.ID, ds, time.Now())
+			if err != nil {
+				return fmt.Errorf("event %s: %w", args[0], err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "event %s: %d deliveries requeued\n", args[0], n)
 			return nil

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delivery/DeadLetterAndRequeue", testDeadAndRequeue},
 		{"Delivery/WrongState", testWrongState},
 		{"RequeueEvent/Replay", testRequeueEvent},
+		{"RerouteEvent/MovesToNewRobot", testRerouteEvent},
 		{"ListDeliveries", testListDeliveries},
 		{"Stats", testStats},
 		{"OutboxRobots", testOutboxRobots},
@@ -1014,6 +1015,42 @@ func testRetryThrottled(t *testing.T, s store.Store) {
 	d = getDelivery(t, s, id)
 	require.Equal(t, 2, d.Attempts)
 	require.Equal(t, 1, d.Throttles)
+}
+
+// testRerouteEvent: a dead delivery of a robot that was renamed is moved to
+// the new robot and made due; a route new in the config gets a row; other
+// routes' rows are left alone.
+func testRerouteEvent(t *testing.T, s store.Store) {
+	ids := routed(t, s, 1, "old-robot", 2, base()) // routes r0, r1
+	require.Len(t, claimIDs(t, s, store.Claim{Robot: "old-robot", Owner: "w", Now: base(), LeaseUntil: base().Add(time.Minute), Limit: 2}), 2)
+	require.NoError(t, s.DeadLetter(ctx(t), ids[0], store.Attempt{At: base(), Reason: "config", Error: "robot gone"}))
+	require.NoError(t, s.CompleteDelivery(ctx(t), ids[1], store.Attempt{At: base(), Reason: "ok"}))
+
+	later := base().Add(time.Hour)
+	n, err := s.RerouteEvent(ctx(t), newEvent(1).ID, []store.NewDelivery{
+		{Route: "r0", Robot: "new-robot", Spec: []byte("spec-new")},
+		{Route: "r9", Robot: "new-robot", Spec: []byte("spec-r9")},
+	}, later)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	d := getDelivery(t, s, ids[0])
+	require.Equal(t, store.StatusPending, d.Status)
+	require.Equal(t, "new-robot", d.Robot)
+	require.Equal(t, []byte("spec-new"), d.Spec)
+	require.Equal(t, later, d.NextAttemptAt)
+	require.Equal(t, 1, d.Attempts, "the attempt history stays")
+	require.Equal(t, store.StatusSent, getDelivery(t, s, ids[1]).Status, "a route not given is left alone")
+	list, err := s.ListDeliveries(ctx(t), store.DeliveryFilter{EventID: newEvent(1).ID})
+	require.NoError(t, err)
+	require.Len(t, list, 3, "r9 was created")
+	got := claimIDs(t, s, store.Claim{Robot: "new-robot", Owner: "w", Now: later, LeaseUntil: later.Add(time.Minute), Limit: 10})
+	require.Len(t, got, 2)
+
+	_, err = s.RerouteEvent(ctx(t), "no-such-event", []store.NewDelivery{{Route: "r", Robot: "x"}}, later)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.RerouteEvent(ctx(t), newEvent(1).ID, []store.NewDelivery{{Route: "", Robot: "x"}}, later)
+	require.ErrorIs(t, err, store.ErrInvalid)
 }
 
 func testOutboxRobots(t *testing.T, s store.Store) {

@@ -137,6 +137,10 @@ func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error
 
 const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at`
 
+// eventRouteCols are eventCols without the raw body and headers (empty
+// literals of the same types keep scanEvent usable).
+const eventRouteCols = `id, source, event, received_at, remote_ip, '{}' AS headers, NULL AS body, routed_at`
+
 func scanEvent(r row) (StoredEvent, error) {
 	var (
 		se               StoredEvent
@@ -176,7 +180,10 @@ func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, er
 	}
 	var out []StoredEvent
 	err := c.b.read(ctx, op, func(q querier) error {
-		rs, err := q.query(ctx, `SELECT `+eventCols+` FROM events WHERE routed_at IS NULL
+		// The raw body and headers are left out: routing needs only the
+		// parsed event, and 100 bodies of up to max_body_bytes each would be
+		// read for nothing.
+		rs, err := q.query(ctx, `SELECT `+eventRouteCols+` FROM events WHERE routed_at IS NULL
 			ORDER BY received_at, id LIMIT ?`, limit)
 		if err != nil {
 			return err

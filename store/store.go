@@ -157,7 +157,8 @@ type Store interface {
 	InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error)
 	// GetEvent reads one event by bankbot id.
 	GetEvent(ctx context.Context, id string) (StoredEvent, error)
-	// UnroutedEvents returns up to limit events not yet routed, oldest first.
+	// UnroutedEvents returns up to limit events not yet routed, oldest
+	// first, without their raw body and headers (GetEvent has them).
 	UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error)
 	// RouteEvent atomically creates the event's deliveries (due at now; an
 	// existing (event, route) row is left alone) and marks the event routed.

@@ -420,7 +420,11 @@ func testUnroutedOldestFirst(t *testing.T, s store.Store) {
 	got, err := s.UnroutedEvents(ctx(t), 3)
 	require.NoError(t, err)
 	require.Equal(t, []string{"evt_0001", "evt_0002", "evt_0005"}, ids(got))
-	require.Equal(t, newEvent(1).Body, got[0].Body, "unrouted events carry their body")
+	require.Equal(t, newEvent(1).Event, got[0].Event, "unrouted events carry the parsed event")
+	require.Equal(t, "opn", got[0].Source)
+	require.Equal(t, newEvent(1).ReceivedAt, got[0].ReceivedAt)
+	require.Empty(t, got[0].Body, "routing never needs the raw body: it is not loaded (GetEvent has it)")
+	require.Empty(t, got[0].Headers)
 
 	require.NoError(t, s.RouteEvent(ctx(t), "evt_0002", nil, base()))
 	got, err = s.UnroutedEvents(ctx(t), 10)

@@ -24,27 +24,24 @@ import (
 	"github.com/bankbot/bankbot/dingtalk"
 )
 
-// sourceKeys returns the source's provider and its decoded keys.
-func sourceKeys(cfg *config.Config, name string) (bankhooks.Provider, []bankhooks.Key, error) {
-	sc, ok := cfg.Sources[name]
+// sourceKeys returns the source's provider and its decoded keys, as the
+// server's runtime has them (bot.Build decodes and checks every key).
+func sourceKeys(cmd *cobra.Command, cfg *config.Config, name string) (bankhooks.Provider, []bankhooks.Key, error) {
+	rt, err := bot.Build(cfg, bot.BuildDeps{Log: quietLogger(io.Discard), Clock: bot.SystemClock{}})
+	if err != nil {
+		printProblems(cmd.ErrOrStderr(), cfg.Path, err)
+		return nil, nil, exitError{1}
+	}
+	src, ok := rt.Sources[name]
 	if !ok {
-		names := make([]string, 0, len(cfg.Sources))
-		for n := range cfg.Sources {
+		names := make([]string, 0, len(rt.Sources))
+		for n := range rt.Sources {
 			names = append(names, n)
 		}
 		sort.Strings(names)
 		return nil, nil, fmt.Errorf("no source named %q in the config (sources: %s)", name, strings.Join(names, ", "))
 	}
-	prov, _ := bankhooks.Lookup(sc.Provider)
-	var keys []bankhooks.Key
-	for i, s := range sc.Secrets {
-		m, err := prov.DecodeKey(s.Value.Reveal())
-		if err != nil {
-			return nil, nil, fmt.Errorf("sources.%s.secrets[%d]: %w", name, i, err)
-		}
-		keys = append(keys, bankhooks.Key{Name: fmt.Sprintf("secrets[%d]", i), Material: m, Expires: s.ExpiresAt})
-	}
-	return prov, keys, nil
+	return src.Provider, src.Keys, nil
 }
 
 // currentKey is the key a provider signs with now: an active key without
@@ -87,7 +84,7 @@ func signCmd(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prov, keys, err := sourceKeys(cfg, args[0])
+			prov, keys, err := sourceKeys(cmd, cfg, args[0])
 			if err != nil {
 				return err
 			}
@@ -165,7 +162,7 @@ func simulateCmd(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			prov, keys, err := sourceKeys(cfg, args[0])
+			prov, keys, err := sourceKeys(cmd, cfg, args[0])
 			if err != nil {
 				return err
 			}

@@ -34,9 +34,6 @@ const (
 	DefaultShutdown       = 15 * time.Second
 )
 
-// Languages bankbot renders messages in.
-var Languages = []string{"th", "en", "zh", "id"}
-
 // Config is the whole of config.yaml.
 type Config struct {
 	Server    Server             `mapstructure:"server"`

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot/render"
 )
 
 // plannedProviders are provider names of PRODUCT.md that a later version
@@ -173,8 +174,8 @@ func checkListen(ps *problems, path, addr string) {
 }
 
 func checkLanguage(ps *problems, path, lang string) {
-	if !slices.Contains(Languages, lang) {
-		ps.add(path, "must be one of %s (got %q)", strings.Join(Languages, ", "), lang)
+	if !render.ValidLanguage(lang) {
+		ps.add(path, "must be one of %s (got %q)", strings.Join(render.Languages(), ", "), lang)
 	}
 }
 

@@ -15,11 +15,8 @@ func Languages() []string { return []string{"th", "en", "zh", "id"} }
 
 // ValidLanguage reports whether lang is one of Languages.
 func ValidLanguage(lang string) bool {
-	switch lang {
-	case "th", "en", "zh", "id":
-		return true
-	}
-	return false
+	_, _, ok := separators(lang)
+	return ok
 }
 
 // separators returns the thousands and decimal separators of lang.

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
 
@@ -45,6 +46,7 @@ type App struct {
 	metrics *Metrics
 	runtime atomic.Pointer[Runtime]
 	owner   string // lease owner id of this process
+	tokens  *dingtalk.TokenCache
 
 	routeWake chan struct{}
 	deliverer *deliverer
@@ -89,7 +91,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
 	}
 	configureLogger(log, cfg.Log)
-	a := &App{opts: opts, log: log, clock: opts.Clock, routeWake: make(chan struct{}, 1), owner: newOwnerID()}
+	a := &App{opts: opts, log: log, clock: opts.Clock, routeWake: make(chan struct{}, 1), owner: newOwnerID(), tokens: &dingtalk.TokenCache{}}
 	rt, err := Build(cfg, a.buildDeps())
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
@@ -114,7 +116,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 }
 
 func (a *App) buildDeps() BuildDeps {
-	return BuildDeps{Log: a.log, Clock: a.clock, HTTPClient: a.opts.HTTPClient}
+	return BuildDeps{Log: a.log, Clock: a.clock, HTTPClient: a.opts.HTTPClient, Tokens: a.tokens}
 }
 
 func newHTTPClient() *http.Client {

@@ -127,7 +127,8 @@ func TestDeliver_RetriesThenSucceeds(t *testing.T) {
 	require.Len(t, msgs, 1)
 	require.Equal(t, "markdown", msgs[0].MsgType)
 	require.Contains(t, msgs[0].Text, "ref: "+evID)
-	require.Equal(t, "bankbot-"+strconv.Itoa(int(id)), msgs[0].UUID, "every attempt carries the same msgUuid")
+	require.Regexp(t, `^dm_[0-9a-z]{26}$`, msgs[0].UUID)
+	require.Equal(t, d.MessageID, msgs[0].UUID, "the message id was written before the first attempt and kept by every retry")
 	require.Equal(t, 2.0, metricValue(ta.metrics.Attempts.WithLabelValues("dt", "server")))
 	require.Equal(t, 1.0, metricValue(ta.metrics.Attempts.WithLabelValues("dt", "ok")))
 	require.Equal(t, 2.0, metricValue(ta.metrics.Deliveries.WithLabelValues("dt", "retry")))
@@ -175,6 +176,9 @@ func TestDeliver_RetryClassification(t *testing.T) {
 	ctx := context.Background()
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// A fresh spread window for each case (the budget allows 5 sends
+			// in 15.5 s), and past the block a previous case set.
+			ta.clock.Advance(16 * time.Second)
 			if tc.status != store.StatusSent {
 				ta.dt.Script(tc.answer) // a scripted answer is never recorded as a message
 			}
@@ -184,8 +188,7 @@ func TestDeliver_RetryClassification(t *testing.T) {
 			claimed, err := ta.store.ClaimDeliveries(ctx, store.Claim{Robot: "dt", Owner: ta.owner, Now: now, LeaseUntil: now.Add(time.Minute), Limit: 10})
 			require.NoError(t, err)
 			require.Len(t, claimed, 1)
-			w := &robotWorker{name: "dt", limiter: NewLimiter(20), wakeC: make(chan struct{}, 1)}
-			ta.deliver(ctx, w, claimed[0])
+			ta.deliverOne(t, claimed[0])
 
 			d, err := ta.store.GetDelivery(ctx, claimed[0].ID)
 			require.NoError(t, err)
@@ -202,12 +205,23 @@ func TestDeliver_RetryClassification(t *testing.T) {
 				require.Equal(t, now.Add(tc.wait), d.NextAttemptAt)
 				require.NotEmpty(t, d.LastError)
 			}
-			free, next := w.limiter.Available(now)
+			b, err := ta.store.SendBudget(ctx, budgetQuery(ta.runtime.Load().Robots["dt"], now))
+			require.NoError(t, err)
 			if tc.blocks {
-				require.Equal(t, 0, free)
-				require.Equal(t, now.Add(tc.wait), next)
+				require.Equal(t, 0, b.Free, "the robot is paused in the store")
+				require.Equal(t, now.Add(tc.wait), b.NextAt)
+				ta.clock.Advance(tc.wait)
 			} else {
-				require.Positive(t, free)
+				require.Positive(t, b.Free)
+			}
+			if d.Status == store.StatusPending {
+				// Out of the way of the next case: dead-letter the row.
+				later := ta.clock.Now().Add(48 * time.Hour)
+				again, err := ta.store.ClaimDeliveries(ctx, store.Claim{Robot: "dt", Owner: ta.owner, Now: later, LeaseUntil: later.Add(time.Minute), Limit: 10})
+				require.NoError(t, err)
+				require.Len(t, again, 1)
+				_, err = ta.store.DeadLetterDeliveries(ctx, []int64{again[0].ID}, store.Attempt{At: later, Reason: "test"})
+				require.NoError(t, err)
 			}
 		})
 	}
@@ -348,46 +362,41 @@ func TestDeliver_RateLimited(t *testing.T) {
 	}
 }
 
-// TestRateLimit_21stMessageDelayedNotFailed (anchors §8.1.8): 21 events for
-// one robot at 20/min: 20 go out at once, the 21st waits in the outbox with
-// no failed attempt, and goes out exactly when the first send leaves the
-// 60 s window. The fake DingTalk, which enforces 20/min itself, never answers
-// 410100.
+// TestRateLimit_21stMessageDelayedNotFailed (anchors §8.1.8): with the
+// robot's budget spent (20 sends in the last minute, recorded in the store by
+// an earlier process), a new alert waits in the outbox with no failed
+// attempt, and goes out alone exactly when the oldest send leaves bankbot's
+// 62 s window. The fake DingTalk never answers 410100.
 func TestRateLimit_21stMessageDelayedNotFailed(t *testing.T) {
 	ta := newDTApp(t, testConfig{}, "", dingtalktest.Options{})
-	for i := range 21 {
-		ta.postCharge(t, "evnt_burst_"+strconv.Itoa(i), int64(1000+i), "THB", "x")
+	ctx := context.Background()
+	// 20 sends stamped over the last 20 s, as a process that just died left them.
+	for i := range 20 {
+		at := t0.Add(-20*time.Second + time.Duration(i)*time.Second)
+		id, _, err := ta.store.ReserveSend(ctx, store.BudgetQuery{Robot: "dt", Now: at, Rules: []store.SendRule{{Window: time.Minute, Limit: 100}}}, at, "dm_earlier")
+		require.NoError(t, err)
+		require.Positive(t, id)
 	}
-	ta.route(t)
-	require.Len(t, ta.deliveries(t), 21)
 	mark := ta.clock.mark()
+	evID := ta.postCharge(t, "evnt_21st", 1000, "THB", "x")
 	ta.startWorkers(t)
-
-	require.Len(t, ta.dt.WaitForMessages(20, 10*time.Second), 20)
 	freeAt := ta.clock.waitTimer(t, mark, func(at time.Time) bool { return at.After(t0.Add(time.Second)) })
-	require.Equal(t, t0.Add(time.Minute), freeAt, "the worker sleeps until the window frees")
+	require.Equal(t, t0.Add(-20*time.Second).Add(dingtalkWindow+windowMargin), freeAt, "the worker sleeps until the oldest stamp leaves the window")
+	d := onlyDelivery(t, ta.testApp)
+	require.Equal(t, store.StatusPending, d.Status)
+	require.Zero(t, d.Attempts, "waiting for the budget is not an attempt")
+	require.Empty(t, ta.attempts(t, d.ID))
+	require.Zero(t, ta.dt.Requests())
 
-	var waiting []store.Delivery
-	for _, d := range ta.deliveries(t) {
-		if d.Status != store.StatusSent {
-			waiting = append(waiting, d)
-		}
-	}
-	require.Len(t, waiting, 1)
-	require.Equal(t, store.StatusPending, waiting[0].Status)
-	require.Zero(t, waiting[0].Attempts, "waiting for the limiter is not an attempt")
-	require.Empty(t, ta.attempts(t, waiting[0].ID))
-	require.Equal(t, 20, ta.dt.Requests())
-
-	ta.clock.Advance(time.Minute)
-	msgs := ta.dt.WaitForMessages(21, 10*time.Second)
-	require.Len(t, msgs, 21)
-	require.Equal(t, t0.Add(time.Minute), msgs[20].At)
-	d := ta.waitDelivery(t, waiting[0].ID, "sent", func(d store.Delivery) bool { return d.Status == store.StatusSent })
+	ta.advanceTo(freeAt, "dt")
+	msgs := ta.dt.WaitForMessages(1, 10*time.Second)
+	require.Len(t, msgs, 1)
+	require.Contains(t, msgs[0].Text, "ref: "+evID, "a lone alert goes out by its own template")
+	require.Equal(t, freeAt, msgs[0].At)
+	d = ta.waitDelivery(t, d.ID, "sent", func(d store.Delivery) bool { return d.Status == store.StatusSent })
 	require.Equal(t, 1, d.Attempts)
-	for _, a := range ta.dt.Answers() {
-		require.Zero(t, a.ErrCode, "DingTalk never had to refuse a message")
-	}
+	require.Equal(t, msgs[0].UUID, d.MessageID, "the row records the message it went out in")
+	require.Zero(t, ta.dt.Count(410100))
 	require.Zero(t, metricValue(ta.metrics.Deliveries.WithLabelValues("dt", "retry")))
 }
 
@@ -413,7 +422,8 @@ func TestDeliver_TimeoutPerAttempt(t *testing.T) {
 // the event id, and bankbot_render_failed_total counts it.
 func TestDeliver_TemplateFailureFallsBack(t *testing.T) {
 	t.Run("spec names a set that no longer exists", func(t *testing.T) {
-		ta := newDTApp(t, testConfig{}, "", dingtalktest.Options{})
+		// Today's route takes no charges: only the old row is sent.
+		ta := newDTApp(t, testConfig{routes: "  - name: all\n    robot: dt\n    kinds: [dispute.opened]\n"}, "", dingtalktest.Options{})
 		evID := ta.postCharge(t, "evnt_tpl_gone", 5000, "THB", "x")
 		// Routed under an older config whose set has since been removed.
 		require.NoError(t, ta.store.RouteEvent(context.Background(), evID, []store.NewDelivery{
@@ -463,6 +473,10 @@ type crashOnComplete struct{ store.Store }
 
 func (crashOnComplete) CompleteDelivery(context.Context, int64, store.Attempt) error {
 	return errors.New("killed before the write")
+}
+
+func (crashOnComplete) CompleteDeliveries(context.Context, []int64, store.Attempt) (int, error) {
+	return 0, errors.New("killed before the write")
 }
 
 // TestCrash_ResumesAfterRestart (anchors §8.1.4, §8.1.10): a delivery left

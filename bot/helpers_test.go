@@ -424,3 +424,18 @@ func metricValue(m prometheus.Metric) float64 {
 	}
 	panic("not a counter or gauge")
 }
+
+// deliverOne plans and sends one claimed delivery the way a worker does.
+func (ta *testApp) deliverOne(t *testing.T, d store.Delivery) {
+	t.Helper()
+	ctx := context.Background()
+	rt := ta.runtime.Load()
+	robot := rt.Robots[d.Robot]
+	require.NotNil(t, robot)
+	log := ta.log.WithField("robot", d.Robot)
+	msgs, rest := ta.plan(ctx, log, rt, robot, []store.Delivery{d}, 1, 1)
+	require.Len(t, msgs, 1)
+	require.Empty(t, rest)
+	_, ok := ta.sendOne(ctx, log, robot, msgs[0])
+	require.True(t, ok, "a send slot was granted")
+}

@@ -61,44 +61,71 @@ func (a *App) handleHook(c *gin.Context) {
 		return
 	}
 	ip := clientIP(c.Request, rt.TrustedProxies)
-	log := a.log.WithFields(logrus.Fields{"source": name, "remote_ip": ip.String()})
+	// The logger is built only when a line is written (see the success path).
+	log := func() *logrus.Entry { return a.log.WithFields(logrus.Fields{"source": name, "remote_ip": ip.String()}) }
 	ev, body, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
 	if herr != nil {
 		a.metrics.Received.WithLabelValues(name, herr.code).Inc()
-		log.WithFields(logrus.Fields{"status": herr.status, "reason": herr.code}).Warn("webhook rejected: " + herr.msg)
+		log().WithFields(logrus.Fields{"status": herr.status, "reason": herr.code}).Warn("webhook rejected: " + herr.msg)
 		writeError(c, herr.status, herr.code, herr.msg)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
-	defer cancel()
-	res, err := a.store.InsertEvent(ctx, store.NewEvent{
+	// Route now, so the event and its outbox rows commit together: one
+	// commit per webhook, and no routing backlog behind a flood. If routing
+	// cannot be computed, the event is stored unrouted and the background
+	// router retries it.
+	ne := store.NewEvent{
 		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
 		RemoteIP: ip.String(), Headers: keptHeaders(c.Request.Header), Body: body,
-	})
+	}
+	if ds, err := rt.Deliveries(name, ev); err == nil {
+		ne.Deliveries, ne.Routed = ds, true
+	} else {
+		log().WithError(err).Error("routing failed at ingest; the router retries it")
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
+	defer cancel()
+	res, err := a.store.InsertEvent(ctx, ne)
 	if errors.Is(err, store.ErrInvalid) {
 		// The store refused the values themselves (an id with a NUL byte):
 		// retrying cannot help, so this is the sender's 400, not a 503.
 		a.metrics.Received.WithLabelValues(name, "malformed_payload").Inc()
-		log.WithError(err).Warn("webhook rejected: the event cannot be stored as sent")
+		log().WithError(err).Warn("webhook rejected: the event cannot be stored as sent")
 		writeError(c, http.StatusBadRequest, "malformed_payload", "the event's id or fields cannot be stored: "+err.Error())
 		return
 	}
 	if err != nil {
 		a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
-		log.WithError(err).Error("webhook not stored; answering 503 so the provider retries")
+		log().WithError(err).Error("webhook not stored; answering 503 so the provider retries")
 		writeError(c, http.StatusServiceUnavailable, "store_unavailable", "the event could not be stored; retry later")
 		return
 	}
-	log = log.WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind})
 	if res.Duplicate {
 		a.metrics.Received.WithLabelValues(name, "duplicate").Inc()
-		log.Info("duplicate webhook: already stored, not sent again")
+		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind}).
+			Info("duplicate webhook: already stored, not sent again")
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate", "id": res.ID})
 		return
 	}
 	a.metrics.Received.WithLabelValues(name, "accepted").Inc()
-	log.Info("webhook accepted")
-	a.wakeRouter()
+	switch {
+	case !ne.Routed:
+		a.wakeRouter()
+	case len(ne.Deliveries) == 0:
+		a.metrics.Unrouted.WithLabelValues(name).Inc()
+		log().WithFields(logrus.Fields{"event_id": res.ID, "kind": ev.Kind}).
+			Warn("event matched no route: stored, not sent (add a route to alert on it)")
+	default:
+		for _, d := range ne.Deliveries {
+			a.deliverer.wake(d.Robot)
+		}
+	}
+	// The success path logs at debug level only, and builds no fields unless
+	// that level is on: at thousands of webhooks a second the log line cost
+	// more than the commit. The store and the metrics keep the record.
+	if a.log.IsLevelEnabled(logrus.DebugLevel) {
+		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind}).Debug("webhook accepted")
+	}
 	c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID})
 }
 
@@ -113,7 +140,7 @@ func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Ad
 	if c.Request.ContentLength > maxBody {
 		return bankhooks.Event{}, nil, tooLarge
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	body, err := readBody(c.Writer, c.Request, maxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -130,6 +157,27 @@ func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Ad
 		return bankhooks.Event{}, nil, &hookError{http.StatusBadRequest, "malformed_payload", err.Error()}
 	}
 	return ev, body, nil
+}
+
+// readBody reads at most maxBody bytes of the request body. When the
+// request says its length (and it is within the cap), the buffer is
+// allocated once at that size instead of growing by doubling.
+func readBody(w http.ResponseWriter, r *http.Request, maxBody int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	if n := r.ContentLength; n >= 0 && n <= maxBody {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		// A body longer than it said is cut off by the server; read on to
+		// see EOF so a lying Content-Length cannot pass unnoticed.
+		var one [1]byte
+		if k, _ := body.Read(one[:]); k > 0 {
+			return nil, errors.New("body longer than its Content-Length")
+		}
+		return buf, nil
+	}
+	return io.ReadAll(body)
 }
 
 func verifyMessage(src *Source, err error) string {

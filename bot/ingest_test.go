@@ -53,7 +53,11 @@ func TestIngest_Accepted_StoredByteExact(t *testing.T) {
 	require.Equal(t, int64(5000), ev.Event.Amount)
 	require.Equal(t, "203.0.113.10", ev.RemoteIP)
 	require.True(t, t0.Equal(ev.ReceivedAt), "received at %s", ev.ReceivedAt)
-	require.True(t, ev.RoutedAt.IsZero(), "routing happens after the answer")
+	require.True(t, t0.Equal(ev.RoutedAt), "routed in the same commit as the event")
+	ds, err := ta.store.ListDeliveries(context.Background(), store.DeliveryFilter{EventID: r.ID})
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "its outbox row was written with it")
+	require.Equal(t, store.StatusPending, ds[0].Status)
 	require.Equal(t, "req-123", ev.Headers["X-Request-Id"])
 	require.Equal(t, "application/json", ev.Headers["Content-Type"])
 	for k, v := range ev.Headers {

@@ -20,6 +20,10 @@ type Metrics struct {
 	DeliveryLatency *prometheus.HistogramVec
 	RenderFailed    *prometheus.CounterVec
 	Unrouted        *prometheus.CounterVec
+	Messages        *prometheus.CounterVec
+	RateLimited     *prometheus.CounterVec
+	RobotState      *prometheus.GaugeVec
+	OpsAlerts       *prometheus.CounterVec
 	ReloadOK        prometheus.Gauge
 	ReloadTime      prometheus.Gauge
 	Reloads         *prometheus.CounterVec
@@ -55,6 +59,22 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 			Name: "bankbot_events_unmatched_total",
 			Help: "Stored events that matched no route, by source.",
 		}, []string{"source"}),
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bankbot_messages_sent_total",
+			Help: "DingTalk messages accepted, by robot and kind: single (one event, its own template) or digest (several events combined in a burst).",
+		}, []string{"robot", "kind"}),
+		RateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bankbot_robot_rate_limited_total",
+			Help: "Times DingTalk answered 410100/130101 (too many messages) and paused the robot; should stay 0.",
+		}, []string{"robot"}),
+		RobotState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "bankbot_robot_state",
+			Help: "1 for each robot's current state: ok, paused (DingTalk rate limit), misconfigured, failing (dead letters).",
+		}, []string{"robot", "state"}),
+		OpsAlerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bankbot_ops_alerts_total",
+			Help: "Ops alerts queued for the ops route, by robot and state; result skipped when there is no ops route or it uses the failing robot.",
+		}, []string{"robot", "state", "result"}),
 		ReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bankbot_config_last_reload_successful",
 			Help: "1 when the last config load or reload succeeded, 0 when it was refused.",
@@ -79,7 +99,7 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 	})
 	build.Set(1)
 	m.Registry.MustRegister(m.Received, m.Deliveries, m.Attempts, m.DeliveryLatency, m.RenderFailed,
-		m.Unrouted, m.ReloadOK, m.ReloadTime, m.Reloads, m.ConfigInfo, build,
+		m.Unrouted, m.Messages, m.RateLimited, m.RobotState, m.OpsAlerts, m.ReloadOK, m.ReloadTime, m.Reloads, m.ConfigInfo, build,
 		&outboxCollector{st: st, clock: clock},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

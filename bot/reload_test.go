@@ -252,39 +252,39 @@ func TestReload_ConcurrentWithRequests(t *testing.T) {
 	t.Logf("answers by key: A %v, B %v, C %v", counts[keyA], counts[keyB], counts[keyC])
 }
 
-// TestReload_KeepsLimiterHistory: a robot that stays keeps its limiter, so a
-// reload never grants a fresh burst of 20.
+// TestReload_KeepsLimiterHistory: the send history lives in the store, so a
+// reload (or a restart) never grants a fresh burst of 20: a changed
+// rate_per_minute applies to the sends already made.
 func TestReload_KeepsLimiterHistory(t *testing.T) {
 	ta := newTestApp(t, testConfig{})
-	ta.startWorkers(t)
-	limiter := func() *Limiter {
-		ta.deliverer.mu.Lock()
-		defer ta.deliverer.mu.Unlock()
-		w := ta.deliverer.workers["log"]
-		require.NotNil(t, w)
-		return w.limiter
+	ctx := context.Background()
+	// 15 sends 50 s to 36 s ago: inside the minute, outside the spread window.
+	for i := range 15 {
+		at := t0.Add(-50*time.Second + time.Duration(i)*time.Second)
+		id, _, err := ta.store.ReserveSend(ctx, store.BudgetQuery{Robot: "log", Now: at, Rules: []store.SendRule{{Window: time.Minute, Limit: 100}}}, at, "dm_x")
+		require.NoError(t, err)
+		require.Positive(t, id)
 	}
-	before := limiter()
-	for range 15 {
-		require.True(t, before.Take(t0))
+	budget := func() store.Budget {
+		b, err := ta.store.SendBudget(ctx, budgetQuery(ta.runtime.Load().Robots["log"], t0))
+		require.NoError(t, err)
+		return b
 	}
-
 	writeFile(t, ta.cfgPath, testConfig{robots: "  log:\n    type: console\n    rate_per_minute: 18\n"}.yaml())
 	res, err := ta.Reload("test")
 	require.NoError(t, err)
 	require.Equal(t, ReloadApplied, res)
-	after := limiter()
-	require.Same(t, before, after)
-	free, next := after.Available(t0)
-	require.Equal(t, 3, free, "15 sent of the new 18")
-	require.Equal(t, t0, next)
+	require.Equal(t, 3, budget().Free, "15 sent of the new 18")
 
 	writeFile(t, ta.cfgPath, testConfig{robots: "  log:\n    type: console\n    rate_per_minute: 10\n"}.yaml())
-	_, err = ta.Reload("test")
+	res, err = ta.Reload("test")
 	require.NoError(t, err)
-	free, next = limiter().Available(t0)
-	require.Zero(t, free)
-	require.Equal(t, t0.Add(time.Minute), next)
+	require.Equal(t, ReloadApplied, res)
+	require.Equal(t, 10, ta.runtime.Load().Robots["log"].RatePerMinute)
+	b := budget()
+	require.Zero(t, b.Free)
+	// 15 sent, 10 allowed: free again when the 6th oldest leaves the 62 s window.
+	require.Equal(t, t0.Add(-45*time.Second).Add(dingtalkWindow+windowMargin), b.NextAt)
 }
 
 // TestReload_ValueFileRotation (anchors §8.1.13): rotating the secret in a

@@ -91,6 +91,10 @@ type Spec struct {
 	Mobiles  []string `json:"mobiles,omitempty"`
 	UserIDs  []string `json:"user_ids,omitempty"`
 	AtAll    bool     `json:"at_all,omitempty"`
+	// Title and Text, when Text is set, are a message bankbot composed
+	// itself (an ops alert): sent as they are instead of a template.
+	Title string `json:"title,omitempty"`
+	Text  string `json:"text,omitempty"`
 }
 
 // BuildDeps are the process-wide things a Runtime's parts use.
@@ -98,6 +102,9 @@ type BuildDeps struct {
 	Log        logrus.FieldLogger
 	Clock      Clock
 	HTTPClient *http.Client
+	// Tokens keeps app robot access tokens across reloads: a reload that
+	// leaves a robot's app key and secret alone reuses its token.
+	Tokens *dingtalk.TokenCache
 }
 
 // Build turns a validated Config into a Runtime: templates are parsed and
@@ -176,11 +183,12 @@ func buildRobot(name string, rc *config.Robot, deps BuildDeps) (*Robot, error) {
 	now := deps.Clock.Now
 	switch rc.Type {
 	case "console":
-		r.Sender = &dingtalk.Console{Name: name, Log: deps.Log}
+		r.Sender = &dingtalk.Console{Name: name, Log: deps.Log, Keywords: rc.Keywords}
 	case "app":
 		s, err := dingtalk.NewAppRobot(dingtalk.AppRobotConfig{
 			AppKey: rc.AppKey, AppSecret: rc.AppSecret.Reveal(), RobotCode: rc.RobotCode,
 			ConversationID: rc.ConversationID, APIBase: rc.APIBase, Client: deps.HTTPClient, Now: now,
+			Timeout: rc.Timeout, Keywords: rc.Keywords, Proxy: rc.Proxy.Reveal(), Tokens: deps.Tokens,
 		})
 		if err != nil {
 			return nil, err
@@ -189,6 +197,7 @@ func buildRobot(name string, rc *config.Robot, deps BuildDeps) (*Robot, error) {
 	default:
 		s, err := dingtalk.NewRobot(dingtalk.RobotConfig{
 			Webhook: rc.Webhook.Reveal(), Secret: rc.Secret.Reveal(), Client: deps.HTTPClient, Now: now, Timeout: rc.Timeout,
+			Keywords: rc.Keywords, Proxy: rc.Proxy.Reveal(),
 		})
 		if err != nil {
 			return nil, err
@@ -206,7 +215,17 @@ func (r *Route) Match(source string, ev bankhooks.Event) bool {
 	if len(r.kinds) > 0 && !r.kinds[ev.Kind] {
 		return false
 	}
-	return atLeast(ev, r.MinAmount)
+	return atLeastMin(ev, r.MinAmount)
+}
+
+// atLeastMin reports whether ev passes min: the minimum of ev's currency,
+// or no minimum when min has none for it.
+func atLeastMin(ev bankhooks.Event, min config.MinAmount) bool {
+	d, ok := min.For(ev.Currency)
+	if !ok {
+		return true
+	}
+	return atLeast(ev, d)
 }
 
 // Spec is the delivery spec the route gives ev.
@@ -215,10 +234,10 @@ func (r *Route) Spec(ev bankhooks.Event) Spec {
 	m := r.Mention
 	mention := false
 	switch {
-	case !m.OnFailure && m.MinAmount == "":
+	case !m.OnFailure && m.MinAmount.IsZero():
 		mention = true
 	default:
-		mention = (m.OnFailure && ev.Kind.Failed()) || (m.MinAmount != "" && atLeast(ev, m.MinAmount))
+		mention = (m.OnFailure && ev.Kind.Failed()) || (!m.MinAmount.IsZero() && mentionAmount(ev, m.MinAmount))
 	}
 	if mention {
 		s.Mobiles = slices.Clone(m.Mobiles)
@@ -228,11 +247,19 @@ func (r *Route) Spec(ev bankhooks.Event) Spec {
 	return s
 }
 
+// mentionAmount reports whether ev reaches a mention threshold: only a
+// currency that has a minimum can reach it.
+func mentionAmount(ev bankhooks.Event, min config.MinAmount) bool {
+	d, ok := min.For(ev.Currency)
+	return ok && atLeast(ev, d)
+}
+
 // Deliveries routes one event of source: one outbox row per matching route.
+// The ops route takes bankbot's own alerts only, never bank events.
 func (rt *Runtime) Deliveries(source string, ev bankhooks.Event) ([]store.NewDelivery, error) {
 	var out []store.NewDelivery
 	for _, r := range rt.Routes {
-		if !r.Match(source, ev) {
+		if r.Name == opsRoute || !r.Match(source, ev) {
 			continue
 		}
 		spec, err := json.Marshal(r.Spec(ev))

@@ -209,6 +209,7 @@ func TestAdmin_Status(t *testing.T) {
 	require.True(t, src.Keys[0].Active)
 	require.False(t, src.Keys[1].Active, "expired key shown inactive")
 	require.Equal(t, []string{"203.0.113.0/24"}, src.AllowIPs)
-	require.Equal(t, 1, body.Outbox["unrouted"])
+	require.Equal(t, 0, body.Outbox["unrouted"], "routed at ingest")
+	require.Equal(t, 1, body.Outbox["pending"])
 	require.NotEmpty(t, body.Warnings)
 }

@@ -3,6 +3,7 @@ package dingtalk
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,20 +45,83 @@ type AppRobotConfig struct {
 	Now func() time.Time
 	// Timeout bounds each HTTP request; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Keywords, when set (at most MaxKeywords), are guaranteed in every
+	// message as for RobotConfig.Keywords.
+	Keywords []string
+	// Proxy, when set, is the proxy all of this robot's requests (token
+	// fetches included) go through, as for RobotConfig.Proxy.
+	Proxy string
+	// Tokens, when set, is where the access token is cached, so that an
+	// AppRobot built again on a config reload with the same API base, app
+	// key and app secret and the same TokenCache reuses the token instead of
+	// fetching a new one. nil means a cache private to this AppRobot.
+	Tokens *TokenCache
 }
 
 // AppRobot sends messages as an enterprise app robot. It is safe for
-// concurrent use. The access token is cached until 5 minutes before it
-// expires, and concurrent sends that find no valid token fetch it once.
+// concurrent use. The access token is cached (in AppRobotConfig.Tokens when
+// set) until 5 minutes before it expires, and concurrent sends that find no
+// valid token fetch it once, across all the AppRobots that share the cached
+// token.
 //
 // Mentions are written into the text only: groupMessages/send has no "at"
 // block (dingtalk.md §5), so they are shown but may not notify.
 type AppRobot struct {
-	cfg      AppRobotConfig
-	base     string
-	client   *http.Client
-	now      func() time.Time
-	timeout  time.Duration
+	cfg     AppRobotConfig
+	base    string
+	client  *http.Client
+	proxy   *url.URL // nil without a per-robot proxy
+	shape   shape
+	now     func() time.Time
+	timeout time.Duration
+	tok     *tokenSlot
+}
+
+var (
+	_ Sender = (*AppRobot)(nil)
+	_ Sizer  = (*AppRobot)(nil)
+)
+
+// TokenCache keeps app robot access tokens across AppRobots, so that a
+// config reload, which builds new AppRobots, does not fetch a new token each
+// time (DingTalk asks apps not to fetch tokens often). Tokens are kept per
+// API base, app key and SHA-256 of the app secret: an AppRobot with a
+// changed key or secret fetches its own token. At most one token fetch per
+// key and secret runs at a time.
+//
+// The zero value is an empty cache ready for use. A TokenCache is safe for
+// concurrent use and must not be copied after first use. It keeps one small
+// entry per distinct set of credentials it has seen, for its whole life.
+type TokenCache struct {
+	mu      sync.Mutex
+	entries map[tokenKey]*tokenSlot
+}
+
+// tokenKey identifies the credentials a token was issued for; the secret is
+// only kept as its hash.
+type tokenKey struct {
+	base, appKey string
+	secret       [sha256.Size]byte
+}
+
+// slot returns the entry for k, creating it when absent.
+func (c *TokenCache) slot(k tokenKey) *tokenSlot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[tokenKey]*tokenSlot)
+	}
+	s := c.entries[k]
+	if s == nil {
+		s = newTokenSlot()
+		c.entries[k] = s
+	}
+	return s
+}
+
+// tokenSlot is the cached access token of one set of credentials, shared by
+// every AppRobot that uses them with the same TokenCache.
+type tokenSlot struct {
 	fetching chan struct{} // one token fetch at a time
 
 	mu      sync.Mutex
@@ -65,10 +129,36 @@ type AppRobot struct {
 	expires time.Time
 }
 
-var _ Sender = (*AppRobot)(nil)
+func newTokenSlot() *tokenSlot { return &tokenSlot{fetching: make(chan struct{}, 1)} }
+
+// cached returns the cached token if it is still valid at now.
+func (s *tokenSlot) cached(now time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token != "" && now.Before(s.expires) {
+		return s.token
+	}
+	return ""
+}
+
+// store caches tok until expires.
+func (s *tokenSlot) store(tok string, expires time.Time) {
+	s.mu.Lock()
+	s.token, s.expires = tok, expires
+	s.mu.Unlock()
+}
+
+// drop forgets tok if it is still the cached token.
+func (s *tokenSlot) drop(tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == tok {
+		s.token, s.expires = "", time.Time{}
+	}
+}
 
 // NewAppRobot validates cfg and returns an AppRobot. Errors wrap ErrConfig
-// and never contain the app secret.
+// and never contain the app secret or the proxy URL.
 func NewAppRobot(cfg AppRobotConfig) (*AppRobot, error) {
 	for _, f := range []struct{ name, v string }{
 		{"app_key", cfg.AppKey}, {"app_secret", cfg.AppSecret},
@@ -86,16 +176,28 @@ func NewAppRobot(cfg AppRobotConfig) (*AppRobot, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: api_base must be an http or https URL", ErrConfig)
 	}
-	a := &AppRobot{
-		cfg:      cfg,
-		base:     base,
-		client:   cfg.Client,
-		now:      cfg.Now,
-		timeout:  cfg.Timeout,
-		fetching: make(chan struct{}, 1),
+	keywords, err := checkKeywords(cfg.Keywords)
+	if err != nil {
+		return nil, err
 	}
-	if a.client == nil {
-		a.client = &http.Client{CheckRedirect: noRedirect}
+	client, proxy, err := robotClient(cfg.Client, cfg.Proxy)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Keywords = keywords
+	a := &AppRobot{
+		cfg:     cfg,
+		base:    base,
+		client:  client,
+		proxy:   proxy,
+		shape:   shape{keywords: keywords, size: appParamSize, max: MaxAppParamBytes},
+		now:     cfg.Now,
+		timeout: cfg.Timeout,
+	}
+	if cfg.Tokens != nil {
+		a.tok = cfg.Tokens.slot(tokenKey{base: base, appKey: cfg.AppKey, secret: sha256.Sum256([]byte(cfg.AppSecret))})
+	} else {
+		a.tok = newTokenSlot()
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -106,9 +208,14 @@ func NewAppRobot(cfg AppRobotConfig) (*AppRobot, error) {
 	return a, nil
 }
 
-// String describes the robot without its secret or token.
+// String describes the robot without its secret or token (and of its proxy
+// only the scheme and host).
 func (a *AppRobot) String() string {
-	return fmt.Sprintf("dingtalk.AppRobot{api: %s, robot_code: %s, conversation: %s}", a.base, a.cfg.RobotCode, a.cfg.ConversationID)
+	s := fmt.Sprintf("dingtalk.AppRobot{api: %s, robot_code: %s, conversation: %s", a.base, a.cfg.RobotCode, a.cfg.ConversationID)
+	if a.proxy != nil {
+		s += ", proxy: " + proxyLabel(a.proxy)
+	}
+	return s + "}"
 }
 
 // GoString is String, so %#v does not print the secret either.
@@ -134,16 +241,30 @@ func appParamSize(m Message) (int, error) {
 	return len(p), err
 }
 
+// MessageSize returns the length of the msgParam Send would send for m if it
+// needed no truncation: keyword added, mentions appended. When it is over
+// MaxMessageSize, Send truncates the text. An invalid message is an error
+// wrapping ErrUnsupportedType or ErrEmptyMessage.
+func (a *AppRobot) MessageSize(m Message) (int, error) { return a.shape.sizeOf(m) }
+
+// MaxMessageSize returns MaxAppParamBytes, the app robot's limit on msgParam.
+func (a *AppRobot) MaxMessageSize() int { return MaxAppParamBytes }
+
 // Send delivers m to the configured group. The message is fitted to
-// MaxAppParamBytes first. When DingTalk refuses a cached access token, the
-// token is dropped and the send is tried once more with a fresh one; a
-// refused fresh token is ClassConfig.
+// MaxAppParamBytes first, with room left for the keyword; when the robot has
+// Keywords and the text holds none, the first is appended as a final line.
+// When DingTalk refuses a cached access token, the token is dropped and the
+// send is tried once more with a fresh one; a refused fresh token is
+// ClassConfig.
 //
 // Outcomes: 2xx is nil; a throttling code or HTTP 429 and 5xx, network errors
 // and timeouts are ClassRetry; token or permission refusals (HTTP 401/403,
 // InvalidAuthentication) ClassConfig; other HTTP 4xx ClassPermanent.
 func (a *AppRobot) Send(ctx context.Context, m Message) error {
-	m, _ = fit(m, MaxAppParamBytes, appParamSize)
+	m, _, err := a.shape.prepare(m)
+	if err != nil {
+		return &Error{Class: ClassPermanent, Err: err}
+	}
 	key, param, err := appParam(m)
 	if err != nil {
 		return &Error{Class: ClassPermanent, Err: err}
@@ -168,7 +289,7 @@ func (a *AppRobot) Send(ctx context.Context, m Message) error {
 		err = a.post(ctx, "/v1.0/robot/groupMessages/send", tok, body, nil)
 		var e *Error
 		if errors.As(err, &e) && e.Class == ClassConfig && isTokenCode(e.HTTPStatus, e.APICode) {
-			a.dropToken(tok)
+			a.tok.drop(tok)
 			if !fresh && attempt == 0 {
 				continue // a cached token may have been revoked: one retry with a new one
 			}
@@ -180,16 +301,16 @@ func (a *AppRobot) Send(ctx context.Context, m Message) error {
 // accessToken returns a valid token, fetching one when none is cached;
 // fresh reports that it was fetched by this call.
 func (a *AppRobot) accessToken(ctx context.Context) (tok string, fresh bool, err error) {
-	if tok := a.cached(); tok != "" {
+	if tok := a.tok.cached(a.now()); tok != "" {
 		return tok, false, nil
 	}
 	select {
-	case a.fetching <- struct{}{}:
+	case a.tok.fetching <- struct{}{}:
 	case <-ctx.Done():
 		return "", false, &Error{Class: ClassRetry, Err: ctx.Err()}
 	}
-	defer func() { <-a.fetching }()
-	if tok := a.cached(); tok != "" {
+	defer func() { <-a.tok.fetching }()
+	if tok := a.tok.cached(a.now()); tok != "" {
 		return tok, false, nil // another Send fetched it while we waited
 	}
 	var out struct {
@@ -206,7 +327,8 @@ func (a *AppRobot) accessToken(ctx context.Context) (tok string, fresh bool, err
 	obtained := a.now()
 	if err := a.post(ctx, "/v1.0/oauth2/accessToken", "", in, &out); err != nil {
 		var e *Error
-		if errors.As(err, &e) && e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.Class != ClassRetry {
+		if errors.As(err, &e) && e.HTTPStatus >= 400 && e.HTTPStatus < 500 && e.Class != ClassRetry &&
+			e.HTTPStatus != http.StatusProxyAuthRequired {
 			e.Class = ClassConfig
 			e.Err = ErrAppCredentials
 		}
@@ -221,30 +343,8 @@ func (a *AppRobot) accessToken(ctx context.Context) (tok string, fresh bool, err
 	} else {
 		life /= 2
 	}
-	a.mu.Lock()
-	a.token, a.expires = out.AccessToken, obtained.Add(life)
-	a.mu.Unlock()
+	a.tok.store(out.AccessToken, obtained.Add(life))
 	return out.AccessToken, true, nil
-}
-
-// cached returns the cached token if it is still valid.
-func (a *AppRobot) cached() string {
-	now := a.now()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.token != "" && now.Before(a.expires) {
-		return a.token
-	}
-	return ""
-}
-
-// dropToken forgets tok if it is still the cached token.
-func (a *AppRobot) dropToken(tok string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.token == tok {
-		a.token, a.expires = "", time.Time{}
-	}
 }
 
 // post sends one JSON request with its own timeout. A 2xx answer is decoded
@@ -294,24 +394,25 @@ func (a *AppRobot) post(ctx context.Context, path, token string, body []byte, ou
 }
 
 // classifyApp maps an OpenAPI failure to a Class: throttling codes, 429 and
-// 5xx retry; token and permission refusals are config; any other status is
-// permanent (e.g. 400 invalidParameter.*).
+// 5xx retry; token and permission refusals and a proxy's 407 are config; any
+// other status is permanent (e.g. 400 invalidParameter.*).
 func classifyApp(status int, code string) Class {
 	switch {
 	case status >= 200 && status < 300:
 		return ClassOK
 	case isThrottleCode(code), status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
 		return ClassRetry
-	case isTokenCode(status, code):
+	case status == http.StatusProxyAuthRequired, isTokenCode(status, code):
 		return ClassConfig
 	}
 	return ClassPermanent
 }
 
-// redact removes the token and secret from a transport error.
+// redact removes the token, the secret and the proxy's credentials from a
+// transport error.
 func (a *AppRobot) redact(err error, token string) error {
 	s := err.Error()
-	if c := scrub(s, token, a.cfg.AppSecret); c != s {
+	if c := scrub(s, append([]string{token, a.cfg.AppSecret}, proxySecrets(a.proxy)...)...); c != s {
 		var cause error
 		if isTimeout(err) {
 			cause = context.DeadlineExceeded

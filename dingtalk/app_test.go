@@ -43,10 +43,11 @@ type appFake struct {
 	sendStatus  int    // answer of the send endpoint when not 0
 	sendCode    string // code of that answer
 	expireIn    int
+	creds       map[string]string // app key → app secret accepted
 }
 
 func newAppFake(t *testing.T) *appFake {
-	f := &appFake{revoked: map[string]bool{}, expireIn: 7200}
+	f := &appFake{revoked: map[string]bool{}, expireIn: 7200, creds: map[string]string{appKey: appSecret}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -66,7 +67,7 @@ func (f *appFake) serve(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"code":"invalidClientIdOrSecret","message":"bad %s"}`, in.AppSecret)
 			return
 		}
-		if in.AppKey != appKey || in.AppSecret != appSecret {
+		if want, ok := f.creds[in.AppKey]; !ok || in.AppSecret != want {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprint(w, `{"code":"invalidClientIdOrSecret","message":"无效的clientId或clientSecret"}`)
 			return

@@ -9,22 +9,45 @@ import (
 
 // Console is a Sender that writes each message to a log instead of sending
 // it, for first runs and dry runs. It builds the same body as a custom robot
-// (Fit to MaxBodyBytes, mentions appended), so an invalid message fails here
-// as it would against DingTalk. It logs no secret: a console robot has none.
+// (fitted to MaxBodyBytes, keyword added, mentions appended), so an invalid
+// message fails here as it would against DingTalk, and it measures messages
+// as a custom robot does. It logs no secret: a console robot has none.
 type Console struct {
 	// Name is logged as the "robot" field (the robot's name in config).
 	Name string
 	// Log receives one info entry per message; nil discards the messages.
 	Log logrus.FieldLogger
+	// Keywords are added as a custom robot with these RobotConfig.Keywords
+	// adds them, so the log shows what such a robot would send. Blank
+	// entries are ignored.
+	Keywords []string
 }
 
-var _ Sender = Console{}
+var (
+	_ Sender = Console{}
+	_ Sizer  = Console{}
+)
+
+// shape is the console's shape: the custom robot's.
+func (c Console) shape() shape {
+	return shape{keywords: c.Keywords, size: bodySize, max: MaxBodyBytes}
+}
+
+// MessageSize returns the length of the body a custom robot with the
+// console's Keywords would send for m if it needed no truncation.
+func (c Console) MessageSize(m Message) (int, error) { return c.shape().sizeOf(m) }
+
+// MaxMessageSize returns MaxBodyBytes, as for a custom robot.
+func (c Console) MaxMessageSize() int { return MaxBodyBytes }
 
 // Send logs m at info level with the fields robot, msgtype, title, text,
 // body_bytes and truncated, and returns nil. An invalid message is a
 // permanent *Error, as Robot.Send would return.
 func (c Console) Send(_ context.Context, m Message) error {
-	fitted, truncated := Fit(m, MaxBodyBytes)
+	fitted, truncated, err := c.shape().prepare(m)
+	if err != nil {
+		return &Error{Class: ClassPermanent, Err: err}
+	}
 	body, err := fitted.Body()
 	if err != nil {
 		return &Error{Class: ClassPermanent, Err: err}

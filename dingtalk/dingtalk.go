@@ -46,6 +46,20 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Sizer is implemented by senders that can tell how large a message is on
+// the wire and the largest size they accept, so that a caller can pack
+// several alerts into one message without it being truncated.
+type Sizer interface {
+	// MessageSize returns the bytes the sender's limit counts for m, exactly
+	// as Send would send it (keyword added, mentions appended) were it not
+	// truncated. An invalid message is an error.
+	MessageSize(m Message) (int, error)
+	// MaxMessageSize returns the largest MessageSize that Send sends without
+	// truncating: MaxBodyBytes for the custom robot (the whole request body),
+	// MaxAppParamBytes for the app robot (its msgParam).
+	MaxMessageSize() int
+}
+
 // Class says what a sender should do about an outcome.
 type Class int
 

@@ -206,6 +206,8 @@ func (e *Error) Hint() string {
 		return ""
 	case e.Code != 0:
 		return Hint(e.Code, e.Msg)
+	case e.HTTPStatus == http.StatusProxyAuthRequired:
+		return "the proxy refused bankbot's proxy credentials: check the user and password in robots.<name>.proxy (or HTTPS_PROXY)"
 	case errors.Is(e.Err, ErrAppCredentials):
 		return "DingTalk refused the app credentials: check robots.<name>.app_key and app_secret (Client ID / Client Secret)"
 	case e.APICode != "" || (e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK && e.Class == ClassConfig):
@@ -256,13 +258,16 @@ func Classify(errcode int) Class {
 
 // ClassifyHTTP maps the HTTP status of a custom robot response to a Class:
 // 2xx is ClassOK (the errcode then decides), 408, 429 and 5xx are
-// ClassRetry, anything else ClassPermanent.
+// ClassRetry, 407 (a proxy refused bankbot's proxy credentials) is
+// ClassConfig, anything else ClassPermanent.
 func ClassifyHTTP(status int) Class {
 	switch {
 	case status >= 200 && status < 300:
 		return ClassOK
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
 		return ClassRetry
+	case status == http.StatusProxyAuthRequired:
+		return ClassConfig
 	}
 	return ClassPermanent
 }

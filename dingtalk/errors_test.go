@@ -53,7 +53,7 @@ func TestClassifyHTTP(t *testing.T) {
 		want   Class
 	}{
 		{200, ClassOK}, {204, ClassOK}, {301, ClassPermanent}, {400, ClassPermanent}, {401, ClassPermanent},
-		{403, ClassPermanent}, {404, ClassPermanent}, {408, ClassRetry}, {429, ClassRetry},
+		{403, ClassPermanent}, {404, ClassPermanent}, {407, ClassConfig}, {408, ClassRetry}, {429, ClassRetry},
 		{500, ClassRetry}, {502, ClassRetry}, {503, ClassRetry}, {504, ClassRetry},
 	}
 	for _, tc := range tests {

@@ -92,19 +92,26 @@ func (m Message) FullText() string {
 	if len(missing) == 0 {
 		return m.Text
 	}
-	sep := ""
+	return m.Text + lineSep(m.Type, m.Text) + strings.Join(missing, " ")
+}
+
+// lineSep returns what goes between text and a line appended to it: nothing
+// after a blank text, a blank line in markdown (so the line is a paragraph of
+// its own; one newline when text already ends with one), and a newline in a
+// text message unless text already ends with one.
+func lineSep(t MsgType, text string) string {
 	switch {
-	case strings.TrimSpace(m.Text) == "":
-		// Nothing to separate from.
-	case m.Type == MsgMarkdown:
-		sep = "\n\n"
-		if strings.HasSuffix(m.Text, "\n") {
-			sep = "\n"
+	case strings.TrimSpace(text) == "":
+		return ""
+	case t == MsgMarkdown:
+		if strings.HasSuffix(text, "\n") {
+			return "\n"
 		}
-	case !strings.HasSuffix(m.Text, "\n"):
-		sep = "\n"
+		return "\n\n"
+	case !strings.HasSuffix(text, "\n"):
+		return "\n"
 	}
-	return m.Text + sep + strings.Join(missing, " ")
+	return ""
 }
 
 // checkedText validates m and returns FullText.
@@ -215,6 +222,9 @@ func bodySize(m Message) (int, error) {
 // Fit returns the shortest message it can build with true, and its body is
 // still over max; Robot.Send refuses such a message with ErrTooLarge. An
 // invalid message (Body fails) is returned unchanged with false.
+//
+// Fit knows nothing of a robot's keywords: the senders fit with room left for
+// the keyword they add, and Sizer.MessageSize measures a message with it.
 func Fit(m Message, max int) (Message, bool) {
 	return fit(m, max, bodySize)
 }

@@ -44,6 +44,19 @@ type RobotConfig struct {
 	Now func() time.Time
 	// Timeout bounds each Send attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Keywords are the robot's custom keywords (at most MaxKeywords), when
+	// it is secured with them: every message sent then contains one of
+	// them, the first being appended as a final line of a text that has
+	// none (dingtalk.md §4). Empty means no keyword is added.
+	Keywords []string
+	// Proxy, when set, is the http://, https:// or socks5:// URL of a proxy
+	// that all of this robot's requests go through, overriding HTTPS_PROXY
+	// and NO_PROXY. The robot then sends with a clone of Client's
+	// *http.Transport (http.DefaultTransport's when Client has none) whose
+	// Proxy is this URL; Client's Transport must be an *http.Transport.
+	// Empty means Client as is, which with the default transport honours
+	// HTTPS_PROXY and NO_PROXY.
+	Proxy string
 }
 
 // Robot sends messages through a custom group robot's webhook. It is safe
@@ -55,16 +68,21 @@ type Robot struct {
 	token   string
 	secret  string
 	client  *http.Client
+	proxy   *url.URL // nil without a per-robot proxy
+	shape   shape
 	now     func() time.Time
 	timeout time.Duration
 }
 
-var _ Sender = (*Robot)(nil)
+var (
+	_ Sender = (*Robot)(nil)
+	_ Sizer  = (*Robot)(nil)
+)
 
 // NewRobot validates cfg and returns a Robot. The webhook must be an
 // absolute http(s) URL with a non-empty access_token; the secret, when set,
-// must start with "SEC". Errors wrap ErrConfig and never contain the token or
-// the secret.
+// must start with "SEC"; the keywords and the proxy must be valid. Errors wrap
+// ErrConfig and never contain the token, the secret or the proxy URL.
 func NewRobot(cfg RobotConfig) (*Robot, error) {
 	u, err := url.Parse(cfg.Webhook)
 	if err != nil {
@@ -90,6 +108,14 @@ func NewRobot(cfg RobotConfig) (*Robot, error) {
 	if cfg.Secret != "" && !strings.HasPrefix(cfg.Secret, "SEC") {
 		return nil, fmt.Errorf("%w: secret must be the SEC… string shown under the robot's 加签 setting", ErrConfig)
 	}
+	keywords, err := checkKeywords(cfg.Keywords)
+	if err != nil {
+		return nil, err
+	}
+	client, proxy, err := robotClient(cfg.Client, cfg.Proxy)
+	if err != nil {
+		return nil, err
+	}
 	q.Del("timestamp")
 	q.Del("sign")
 	u.RawQuery = q.Encode()
@@ -98,12 +124,11 @@ func NewRobot(cfg RobotConfig) (*Robot, error) {
 		base:    u,
 		token:   token,
 		secret:  cfg.Secret,
-		client:  cfg.Client,
+		client:  client,
+		proxy:   proxy,
+		shape:   shape{keywords: keywords, size: bodySize, max: MaxBodyBytes},
 		now:     cfg.Now,
 		timeout: cfg.Timeout,
-	}
-	if r.client == nil {
-		r.client = &http.Client{CheckRedirect: noRedirect}
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -118,24 +143,44 @@ func NewRobot(cfg RobotConfig) (*Robot, error) {
 // turn into a GET, and the token must not travel to another host.
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// String describes the robot with its access_token masked.
+// String describes the robot with its access_token masked (and of its proxy
+// only the scheme and host).
 func (r *Robot) String() string {
-	return fmt.Sprintf("dingtalk.Robot{webhook: %s, signed: %t}", RedactURL(r.base.String()), r.secret != "")
+	s := fmt.Sprintf("dingtalk.Robot{webhook: %s, signed: %t", RedactURL(r.base.String()), r.secret != "")
+	if r.proxy != nil {
+		s += ", proxy: " + proxyLabel(r.proxy)
+	}
+	return s + "}"
 }
 
 // GoString is String, so %#v does not print the token either.
 func (r *Robot) GoString() string { return r.String() }
 
-// Send delivers m. The message is first passed through Fit so it is never
-// sent over MaxBodyBytes; a message that cannot be made to fit is a permanent
-// *Error wrapping ErrTooLarge and is not sent. Each call signs with a fresh
-// millisecond timestamp from Now, and has its own timeout.
+// MessageSize returns the length of the request body Send would send for m
+// if it needed no truncation: keyword added, mentions appended, msgUuid
+// included. When it is over MaxMessageSize, Send truncates the text. An
+// invalid message is an error wrapping ErrUnsupportedType or ErrEmptyMessage.
+func (r *Robot) MessageSize(m Message) (int, error) { return r.shape.sizeOf(m) }
+
+// MaxMessageSize returns MaxBodyBytes, the custom robot's limit on a request
+// body.
+func (r *Robot) MaxMessageSize() int { return MaxBodyBytes }
+
+// Send delivers m. The message is first fitted (as Fit does) so it is never
+// sent over MaxBodyBytes, with room left for the robot's keyword so the cut
+// never removes it; a message that cannot be made to fit is a permanent
+// *Error wrapping ErrTooLarge and is not sent. When the robot has Keywords
+// and the text holds none, the first is appended as a final line. Each call
+// signs with a fresh millisecond timestamp from Now, and has its own timeout.
 //
 // Send returns nil when DingTalk answered errcode 0, and otherwise an
 // *Error: HTTP 5xx/429 and network errors and timeouts are ClassRetry, other
 // HTTP statuses ClassPermanent, and errcodes as Classify says.
 func (r *Robot) Send(ctx context.Context, m Message) error {
-	m, _ = Fit(m, MaxBodyBytes)
+	m, _, err := r.shape.prepare(m)
+	if err != nil {
+		return &Error{Class: ClassPermanent, Err: err}
+	}
 	body, err := m.Body()
 	if err != nil {
 		return &Error{Class: ClassPermanent, Err: err}
@@ -239,7 +284,8 @@ func (r *Robot) redact(err error) error {
 	return err
 }
 
-// scrubString removes the token and secret from s.
+// scrubString removes the token, the secret and the proxy's credentials
+// from s.
 func (r *Robot) scrubString(s string) string {
-	return scrub(s, r.token, url.QueryEscape(r.token), r.secret)
+	return scrub(s, append([]string{r.token, url.QueryEscape(r.token), r.secret}, proxySecrets(r.proxy)...)...)
 }

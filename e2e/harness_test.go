@@ -124,6 +124,8 @@ type params struct {
 	DingTalkURL, DingTalkSecret string
 	Secrets                     string // YAML list items under sources.opn.secrets
 	Extra                       string // appended YAML
+	RobotExtra                  string // YAML lines under robots.finance (indented 4 spaces)
+	Storage                     string // replaces the storage block (default: sqlite at DB)
 }
 
 func (p params) yaml() string {
@@ -131,15 +133,17 @@ func (p params) yaml() string {
 	if secrets == "" {
 		secrets = "      - value: " + keyA + "\n"
 	}
+	storage := p.Storage
+	if storage == "" {
+		storage = "storage:\n  driver: sqlite\n  dsn: " + p.DB
+	}
 	return fmt.Sprintf(`server:
   listen: %q
   max_body_bytes: 4096
 admin:
   listen: %q
   token: %s
-storage:
-  driver: sqlite
-  dsn: %s
+%s
 timezone: Asia/Bangkok
 language: en
 log:
@@ -165,12 +169,12 @@ robots:
     webhook: %s
     secret: %s
     timeout: 2s
-routes:
+%sroutes:
   - name: payments
     sources: [opn, walled]
     robot: finance
     language: en
-%s`, p.HookAddr, p.AdminAddr, adminToken, p.DB, secrets, keyA, p.DingTalkURL, p.DingTalkSecret, p.Extra)
+%s`, p.HookAddr, p.AdminAddr, adminToken, storage, secrets, keyA, p.DingTalkURL, p.DingTalkSecret, p.RobotExtra, p.Extra)
 }
 
 func newParams(t *testing.T, fake *dingtalktest.Server, dir string) params {

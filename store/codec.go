@@ -96,7 +96,11 @@ func checkEvent(e NewEvent) error {
 	if e.ReceivedAt.IsZero() {
 		return invalidf("received at is zero")
 	}
-	return nil
+	if !e.Routed && len(e.Deliveries) > 0 {
+		// Dropping them silently would lose the caller's routing.
+		return invalidf("%d deliveries given for an event that is not routed", len(e.Deliveries))
+	}
+	return checkDeliveries(e.Deliveries)
 }
 
 // encodedEvent is a NewEvent turned into column values shared by both drivers.
@@ -143,7 +147,8 @@ func decodeEvent(se *StoredEvent, eventJSON, headersJSON []byte) error {
 	return nil
 }
 
-// checkDeliveries validates the rows RouteEvent is asked to create.
+// checkDeliveries validates the rows InsertEvent, RouteEvent or
+// RerouteEvent is asked to create.
 func checkDeliveries(ds []NewDelivery) error {
 	for i, d := range ds {
 		if err := checkKey(fmt.Sprintf("delivery %d route", i), d.Route); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,17 @@ type backend interface {
 	timeArg(t time.Time) any
 	// claimLock is the row-locking clause of the claim's inner SELECT.
 	claimLock() string
+	// rowLock is the clause that locks the rows a SELECT reads until the
+	// transaction ends ("" where transactions already run one at a time).
+	rowLock() string
+	// robotLock is a statement, taking the robot as its one argument, that
+	// serialises the transactions touching one robot's sends until they
+	// end ("" where write transactions already run one at a time).
+	robotLock() string
+	// idIn returns a condition "the id column is one of ids" and the one
+	// argument it takes: the statement text does not depend on how many ids
+	// there are, so it is prepared once.
+	idIn(ids []int64) (cond string, arg any)
 	ping(ctx context.Context) error
 	close() error
 }
@@ -84,13 +96,24 @@ func (c *core) tv(t time.Time) any {
 	return c.b.timeArg(t)
 }
 
+// insertEventSQL inserts an event; its last argument is routed_at (NULL
+// unless the event is routed at ingest).
 const insertEventSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
-	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, provider_event_id) DO NOTHING`
+
+const eventKeySQL = `SELECT id FROM events WHERE source = ? AND provider_event_id = ?`
 
 // InsertEvent commits a new event, or reports the earlier one with the same
 // (source, provider event id). It returns only after the commit.
+//
+// With e.Routed, a new event is inserted already routed (routed_at =
+// ReceivedAt) and its deliveries are created, pending and due at
+// ReceivedAt, in the same transaction: one commit (one fsync, shared with
+// other writers by SQLite's group commit) instead of a second transaction
+// from the background router. A duplicate inserts nothing, deliveries
+// included.
 func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error) {
 	const op = "insert event"
 	if err := checkEvent(e); err != nil {
@@ -101,25 +124,30 @@ func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error
 		return InsertResult{}, fmt.Errorf("%s: %w", op, err)
 	}
 	ev := enc.event
+	received := c.tv(e.ReceivedAt)
+	var routedAt any
+	if e.Routed {
+		routedAt = received
+	}
+	args := []any{e.ID, e.Source, text(ev.Provider), ev.ID, text(ev.Type), text(string(ev.Kind)),
+		ev.Amount, text(ev.Currency), text(ev.Reference), c.tv(ev.OccurredAt), received,
+		text(e.RemoteIP), enc.headers, blob(e.Body), enc.json, routedAt}
 	var res InsertResult
 	err = c.b.write(ctx, op, func(q querier) error {
-		n, err := q.exec(ctx, insertEventSQL,
-			e.ID, e.Source, text(ev.Provider), ev.ID, text(ev.Type), text(string(ev.Kind)),
-			ev.Amount, text(ev.Currency), text(ev.Reference), c.tv(ev.OccurredAt), c.tv(e.ReceivedAt),
-			text(e.RemoteIP), enc.headers, blob(e.Body), enc.json)
+		n, err := q.exec(ctx, insertEventSQL, args...)
 		if err != nil {
 			return err
 		}
 		if n == 1 {
 			res = InsertResult{ID: e.ID}
-			return nil
+			return insertDeliveries(ctx, q, e.ID, e.Deliveries, received)
 		}
 		// The key exists (ON CONFLICT did nothing). PostgreSQL made this
 		// statement wait for a concurrent inserter of the same key to commit,
 		// and READ COMMITTED gives the next statement a fresh snapshot, so the
 		// winner's row is visible here in both drivers.
 		var id string
-		err = q.queryRow(ctx, `SELECT id FROM events WHERE source = ? AND provider_event_id = ?`, e.Source, ev.ID).Scan(&id)
+		err = q.queryRow(ctx, eventKeySQL, e.Source, ev.ID).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return plain(fmt.Errorf("event %s was not inserted and no event holds its key", e.ID))
 		}
@@ -135,7 +163,51 @@ func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error
 	return res, nil
 }
 
+// deliveryChunk bounds the rows of one multi-row INSERT into deliveries: it
+// keeps the statement's argument count far below SQLite's limit and the
+// number of distinct statement texts (each prepared once) small.
+const deliveryChunk = 32
+
+// insertDeliveriesSQL[n] inserts n deliveries of one event, pending and due
+// at their creation time, leaving an existing (event, route) row alone.
+var insertDeliveriesSQL = func() (out [deliveryChunk + 1]string) {
+	for n := 1; n <= deliveryChunk; n++ {
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
+	next_attempt_at, created_at, updated_at) VALUES `)
+		for i := range n {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, 'pending', 0, ?, ?, ?)")
+		}
+		sb.WriteString(` ON CONFLICT (event_id, route) DO NOTHING`)
+		out[n] = sb.String()
+	}
+	return out
+}()
+
+// insertDeliveries creates event eventID's deliveries, due at t (an encoded
+// time), in as few statements as deliveryChunk allows. Of two deliveries
+// with one route, the first is kept.
+func insertDeliveries(ctx context.Context, q querier, eventID string, ds []NewDelivery, t any) error {
+	for len(ds) > 0 {
+		chunk := ds[:min(len(ds), deliveryChunk)]
+		ds = ds[len(chunk):]
+		args := make([]any, 0, 7*len(chunk))
+		for _, d := range chunk {
+			args = append(args, eventID, d.Route, d.Robot, blob(d.Spec), t, t, t)
+		}
+		if _, err := q.exec(ctx, insertDeliveriesSQL[len(chunk)], args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at`
+
+const getEventSQL = `SELECT ` + eventCols + ` FROM events WHERE id = ?`
 
 // eventRouteCols are eventCols without the raw body and headers (empty
 // literals of the same types keep scanEvent usable).
@@ -163,7 +235,7 @@ func (c *core) GetEvent(ctx context.Context, id string) (StoredEvent, error) {
 	var se StoredEvent
 	err := c.b.read(ctx, op, func(q querier) error {
 		var err error
-		se, err = scanEvent(q.queryRow(ctx, `SELECT `+eventCols+` FROM events WHERE id = ?`, id))
+		se, err = scanEvent(q.queryRow(ctx, getEventSQL, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s %q: %w", op, id, ErrNotFound)
 		}
@@ -171,6 +243,9 @@ func (c *core) GetEvent(ctx context.Context, id string) (StoredEvent, error) {
 	})
 	return se, err
 }
+
+const unroutedEventsSQL = `SELECT ` + eventRouteCols + ` FROM events WHERE routed_at IS NULL
+	ORDER BY received_at, id LIMIT ?`
 
 // UnroutedEvents returns up to limit events not yet routed, oldest first.
 func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
@@ -183,8 +258,7 @@ func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, er
 		// The raw body and headers are left out: routing needs only the
 		// parsed event, and 100 bodies of up to max_body_bytes each would be
 		// read for nothing.
-		rs, err := q.query(ctx, `SELECT `+eventRouteCols+` FROM events WHERE routed_at IS NULL
-			ORDER BY received_at, id LIMIT ?`, limit)
+		rs, err := q.query(ctx, unroutedEventsSQL, limit)
 		if err != nil {
 			return err
 		}
@@ -201,10 +275,15 @@ func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, er
 	return out, err
 }
 
+const (
+	eventExistsSQL = `SELECT 1 FROM events WHERE id = ?`
+	markRoutedSQL  = `UPDATE events SET routed_at = COALESCE(routed_at, ?) WHERE id = ?`
+)
+
 // eventExists answers ErrNotFound for an unknown event id.
 func eventExists(ctx context.Context, q querier, op, id string) error {
 	var one int
-	err := q.queryRow(ctx, `SELECT 1 FROM events WHERE id = ?`, id).Scan(&one)
+	err := q.queryRow(ctx, eventExistsSQL, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%s: event %q: %w", op, id, ErrNotFound)
 	}
@@ -227,22 +306,16 @@ func (c *core) RouteEvent(ctx context.Context, eventID string, ds []NewDelivery,
 		if err := eventExists(ctx, q, op, eventID); err != nil {
 			return err
 		}
-		for _, d := range ds {
-			if _, err := q.exec(ctx, `INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
-					next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
-				ON CONFLICT (event_id, route) DO NOTHING`,
-				eventID, d.Route, d.Robot, blob(d.Spec), t, t, t); err != nil {
-				return err
-			}
+		if err := insertDeliveries(ctx, q, eventID, ds, t); err != nil {
+			return err
 		}
-		_, err := q.exec(ctx, `UPDATE events SET routed_at = COALESCE(routed_at, ?) WHERE id = ?`, t, eventID)
+		_, err := q.exec(ctx, markRoutedSQL, t, eventID)
 		return err
 	})
 }
 
 const deliveryCols = `id, event_id, route, robot, spec, status, attempts, throttles, next_attempt_at,
-	lease_owner, lease_until, last_reason, last_error, created_at, updated_at, sent_at`
+	lease_owner, lease_until, last_reason, last_error, created_at, updated_at, sent_at, message_id`
 
 func scanDelivery(r row) (Delivery, error) {
 	var (
@@ -250,7 +323,7 @@ func scanDelivery(r row) (Delivery, error) {
 		next, lease, created, updated, sentT dbTime
 	)
 	err := r.Scan(&d.ID, &d.EventID, &d.Route, &d.Robot, &d.Spec, &d.Status, &d.Attempts, &d.Throttles, &next,
-		&d.LeaseOwner, &lease, &d.LastReason, &d.LastError, &created, &updated, &sentT)
+		&d.LeaseOwner, &lease, &d.LastReason, &d.LastError, &created, &updated, &sentT, &d.MessageID)
 	if err != nil {
 		return Delivery{}, err
 	}
@@ -277,6 +350,19 @@ func collectDeliveries(rs rows, err error) ([]Delivery, error) {
 	return out, rs.Err()
 }
 
+// claimSQL is ClaimDeliveries' statement with the given row-locking clause.
+func claimSQL(lock string) string {
+	return `WITH due AS MATERIALIZED (
+		SELECT id AS due_id FROM deliveries
+		WHERE robot = ? AND ((status = 'pending' AND next_attempt_at <= ?)
+			OR (status = 'sending' AND lease_until <= ?))
+		ORDER BY next_attempt_at, id
+		LIMIT ? ` + lock + `)
+	UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+	WHERE id IN (SELECT due_id FROM due)
+	RETURNING ` + deliveryCols
+}
+
 // ClaimDeliveries leases up to c.Limit due deliveries of c.Robot, oldest due
 // first (next_attempt_at, then id), setting status sending, lease_owner and
 // lease_until. Due means pending with next_attempt_at <= Now, or sending
@@ -300,15 +386,7 @@ func (c *core) ClaimDeliveries(ctx context.Context, cl Claim) ([]Delivery, error
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	now := c.tv(cl.Now)
-	q := `WITH due AS MATERIALIZED (
-		SELECT id AS due_id FROM deliveries
-		WHERE robot = ? AND ((status = 'pending' AND next_attempt_at <= ?)
-			OR (status = 'sending' AND lease_until <= ?))
-		ORDER BY next_attempt_at, id
-		LIMIT ? ` + c.b.claimLock() + `)
-	UPDATE deliveries SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
-	WHERE id IN (SELECT due_id FROM due)
-	RETURNING ` + deliveryCols
+	q := claimSQL(c.b.claimLock())
 	var out []Delivery
 	err := c.b.write(ctx, op, func(qr querier) error {
 		var err error
@@ -328,6 +406,13 @@ func (c *core) ClaimDeliveries(ctx context.Context, cl Claim) ([]Delivery, error
 	return out, nil
 }
 
+// transitionSQL moves one row, given its id and status, by set.
+func transitionSQL(set string) string {
+	return `UPDATE deliveries SET ` + set + ` WHERE id = ? AND status = ? RETURNING attempts + throttles`
+}
+
+const deliveryStatusSQL = `SELECT status FROM deliveries WHERE id = ?`
+
 // transition moves delivery id from status from by the SET clause set (with
 // args), and, when a is not nil, records a as attempt number attempts (the
 // counter after the update). No row changed means ErrNotFound or ErrConflict.
@@ -335,11 +420,10 @@ func (c *core) transition(ctx context.Context, op string, id int64, from, set st
 	return c.b.write(ctx, op, func(q querier) error {
 		var n int
 		// n numbers the attempt log: counted attempts and throttled answers.
-		err := q.queryRow(ctx, `UPDATE deliveries SET `+set+` WHERE id = ? AND status = ? RETURNING attempts + throttles`,
-			append(args, id, from)...).Scan(&n)
+		err := q.queryRow(ctx, transitionSQL(set), append(args, id, from)...).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			var status string
-			err = q.queryRow(ctx, `SELECT status FROM deliveries WHERE id = ?`, id).Scan(&status)
+			err = q.queryRow(ctx, deliveryStatusSQL, id).Scan(&status)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
@@ -348,10 +432,178 @@ func (c *core) transition(ctx context.Context, op string, id int64, from, set st
 		if err != nil || a == nil {
 			return err
 		}
-		_, err = q.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, reason, error)
-			VALUES (?, ?, ?, ?, ?, ?)`, id, n, c.tv(a.At), a.Duration.Milliseconds(), text(a.Reason), text(a.Error))
+		_, err = q.exec(ctx, insertAttemptSQL, id, n, c.tv(a.At), a.Duration.Milliseconds(), text(a.Reason), text(a.Error))
 		return err
 	})
+}
+
+const insertAttemptSQL = `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, reason, error)
+	VALUES (?, ?, ?, ?, ?, ?)`
+
+// sendingCond selects the rows that are sending among rows already found by
+// id. It is written so that no planner uses it to pick an index: given an
+// equality on status, SQLite's default estimates prefer scanning every
+// sending row's entry in deliveries_due over looking the few given ids up
+// by primary key.
+const sendingCond = `status || '' = 'sending'`
+
+// transitionManySQL moves the sending rows among those idCond selects by
+// set, returning the ids it changed.
+func transitionManySQL(set, idCond string) string {
+	return `UPDATE deliveries SET ` + set + ` WHERE ` + idCond + ` AND ` + sendingCond + ` RETURNING id`
+}
+
+// insertAttemptsSQL logs one attempt for each row idCond selects, numbered
+// by the row's counters (already incremented).
+func insertAttemptsSQL(idCond string) string {
+	return `INSERT INTO delivery_attempts (delivery_id, n, at, duration_ms, reason, error)
+	SELECT id, attempts + throttles, ?, ?, ?, ? FROM deliveries WHERE ` + idCond
+}
+
+// assignMessageSQL sets message_id on the sending rows among those idCond
+// selects.
+func assignMessageSQL(idCond string) string {
+	return `UPDATE deliveries SET message_id = ? WHERE ` + idCond + ` AND ` + sendingCond
+}
+
+// transitionMany moves those of ids that are sending by the SET clause set
+// (with args) in one transaction and, when a is not nil, records a for each
+// row it changed, numbered like transition does. Rows that are not sending,
+// or do not exist, are skipped. It returns how many rows changed.
+func (c *core) transitionMany(ctx context.Context, op string, ids []int64, set string, args []any, a *Attempt) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cond, idArg := c.b.idIn(ids)
+	update := transitionManySQL(set, cond)
+	args = append(slices.Clip(args), idArg)
+	var changed []int64
+	err := c.b.write(ctx, op, func(q querier) error {
+		changed = changed[:0] // a group commit may run fn again
+		rs, err := q.query(ctx, update, args...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var id int64
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return err
+			}
+			changed = append(changed, id)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		if a == nil || len(changed) == 0 {
+			return nil
+		}
+		// The counters already hold this attempt: attempts + throttles is
+		// its number, as in transition.
+		cond, arg := c.b.idIn(changed)
+		_, err = q.exec(ctx, insertAttemptsSQL(cond), c.tv(a.At), a.Duration.Milliseconds(), text(a.Reason), text(a.Error), arg)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return len(changed), nil
+}
+
+// checkBatch validates the arguments every batch outcome shares.
+func checkBatch(op string, a *Attempt, next *time.Time) error {
+	if a != nil && a.At.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("attempt time is zero"))
+	}
+	if next != nil && next.IsZero() {
+		return fmt.Errorf("%s: %w", op, invalidf("next is zero"))
+	}
+	return nil
+}
+
+// AssignMessage records messageID as the DingTalk message of those of ids
+// that are sending, in one statement, and returns how many they are (rows
+// that already carried messageID included). A row that is no longer sending
+// (its lease was taken over, or an operator requeued it) keeps its own.
+func (c *core) AssignMessage(ctx context.Context, ids []int64, messageID string) (int, error) {
+	const op = "assign message"
+	if err := checkKey("message id", messageID); err != nil {
+		return 0, fmt.Errorf("%s: %w", op, err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	cond, arg := c.b.idIn(ids)
+	var n int64
+	err := c.b.write(ctx, op, func(q querier) error {
+		var err error
+		n, err = q.exec(ctx, assignMessageSQL(cond), messageID, arg)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}
+
+// CompleteDeliveries marks the sending rows among ids sent, as
+// CompleteDelivery does, in one transaction, and returns how many.
+func (c *core) CompleteDeliveries(ctx context.Context, ids []int64, a Attempt) (int, error) {
+	const op = "complete deliveries"
+	if err := checkBatch(op, &a, nil); err != nil {
+		return 0, err
+	}
+	at := c.tv(a.At)
+	return c.transitionMany(ctx, op, ids,
+		`status = 'sent', attempts = attempts + 1, sent_at = ?, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{at, at, text(a.Reason), text(a.Error)}, &a)
+}
+
+// RetryDeliveries records a failed attempt of the sending rows among ids and
+// makes them due at next, as RetryDelivery does (a.Throttled counts in
+// throttles, not attempts), in one transaction, and returns how many.
+func (c *core) RetryDeliveries(ctx context.Context, ids []int64, a Attempt, next time.Time) (int, error) {
+	const op = "retry deliveries"
+	if err := checkBatch(op, &a, &next); err != nil {
+		return 0, err
+	}
+	count := "attempts = attempts + 1"
+	if a.Throttled {
+		count = "throttles = throttles + 1"
+	}
+	return c.transitionMany(ctx, op, ids,
+		`status = 'pending', `+count+`, next_attempt_at = ?, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{c.tv(next), c.tv(a.At), text(a.Reason), text(a.Error)}, &a)
+}
+
+// DeadLetterDeliveries records a failed attempt of the sending rows among
+// ids and marks them dead, as DeadLetter does, in one transaction, and
+// returns how many.
+func (c *core) DeadLetterDeliveries(ctx context.Context, ids []int64, a Attempt) (int, error) {
+	const op = "dead-letter deliveries"
+	if err := checkBatch(op, &a, nil); err != nil {
+		return 0, err
+	}
+	return c.transitionMany(ctx, op, ids,
+		`status = 'dead', attempts = attempts + 1, updated_at = ?,
+		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`,
+		[]any{c.tv(a.At), text(a.Reason), text(a.Error)}, &a)
+}
+
+// ReleaseDeliveries returns the sending rows among ids to pending at next
+// without counting an attempt, as ReleaseDelivery does, in one transaction,
+// and returns how many.
+func (c *core) ReleaseDeliveries(ctx context.Context, ids []int64, next time.Time) (int, error) {
+	const op = "release deliveries"
+	if err := checkBatch(op, nil, &next); err != nil {
+		return 0, err
+	}
+	return c.transitionMany(ctx, op, ids,
+		`status = 'pending', next_attempt_at = ?, lease_owner = '', lease_until = NULL`,
+		[]any{c.tv(next)}, nil)
 }
 
 // CompleteDelivery marks a sending delivery sent (sent_at = a.At), counts and
@@ -404,7 +656,8 @@ func (c *core) DeadLetter(ctx context.Context, id int64, a Attempt) error {
 }
 
 // RequeueDelivery makes a dead delivery pending again, due at now. The
-// attempt counter, the attempt log and last_reason/last_error are kept.
+// attempt counter, the attempt log and last_reason/last_error are kept; the
+// message id is cleared (the replay is a new message).
 func (c *core) RequeueDelivery(ctx context.Context, id int64, now time.Time) error {
 	const op = "requeue delivery"
 	if now.IsZero() {
@@ -412,12 +665,16 @@ func (c *core) RequeueDelivery(ctx context.Context, id int64, now time.Time) err
 	}
 	t := c.tv(now)
 	return c.transition(ctx, op, id, StatusDead,
-		`status = 'pending', next_attempt_at = ?, updated_at = ?`, []any{t, t}, nil)
+		`status = 'pending', next_attempt_at = ?, updated_at = ?, message_id = ''`, []any{t, t}, nil)
 }
 
+const requeueEventSQL = `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,
+	lease_owner = '', lease_until = NULL, message_id = '' WHERE event_id = ?`
+
 // RequeueEvent replays an event: every one of its deliveries, whatever its
-// status, becomes pending and due at now, with its lease cleared. It returns
-// how many deliveries it requeued. Attempts and the attempt log are kept.
+// status, becomes pending and due at now, with its lease and message id
+// cleared. It returns how many deliveries it requeued. Attempts and the
+// attempt log are kept.
 func (c *core) RequeueEvent(ctx context.Context, eventID string, now time.Time) (int, error) {
 	const op = "requeue event"
 	if now.IsZero() {
@@ -430,17 +687,23 @@ func (c *core) RequeueEvent(ctx context.Context, eventID string, now time.Time) 
 			return err
 		}
 		var err error
-		n, err = q.exec(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,
-			lease_owner = '', lease_until = NULL WHERE event_id = ?`, t, t, eventID)
+		n, err = q.exec(ctx, requeueEventSQL, t, t, eventID)
 		return err
 	})
 	return int(n), err
 }
 
+const rerouteSQL = `INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
+	next_attempt_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+ON CONFLICT (event_id, route) DO UPDATE SET robot = excluded.robot, spec = excluded.spec,
+	status = 'pending', next_attempt_at = excluded.next_attempt_at,
+	updated_at = excluded.updated_at, lease_owner = '', lease_until = NULL, message_id = ''`
+
 // RerouteEvent sends an event again through the given routes: each
 // (event, route) row is created, or updated to the given robot and spec, and
-// made due at now (attempt history kept). Rows of other routes are left as
-// they are. It returns how many rows it made due.
+// made due at now (attempt history kept, message id cleared). Rows of other
+// routes are left as they are. It returns how many rows it made due.
 func (c *core) RerouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) (int, error) {
 	const op = "reroute event"
 	if err := checkDeliveries(ds); err != nil {
@@ -454,18 +717,14 @@ func (c *core) RerouteEvent(ctx context.Context, eventID string, ds []NewDeliver
 		if err := eventExists(ctx, q, op, eventID); err != nil {
 			return err
 		}
+		// One statement per row: a multi-row upsert cannot touch one row
+		// twice (PostgreSQL refuses it), and routes may repeat.
 		for _, d := range ds {
-			if _, err := q.exec(ctx, `INSERT INTO deliveries (event_id, route, robot, spec, status, attempts,
-					next_attempt_at, created_at, updated_at)
-				VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)
-				ON CONFLICT (event_id, route) DO UPDATE SET robot = excluded.robot, spec = excluded.spec,
-					status = 'pending', next_attempt_at = excluded.next_attempt_at,
-					updated_at = excluded.updated_at, lease_owner = '', lease_until = NULL`,
-				eventID, d.Route, d.Robot, blob(d.Spec), t, t, t); err != nil {
+			if _, err := q.exec(ctx, rerouteSQL, eventID, d.Route, d.Robot, blob(d.Spec), t, t, t); err != nil {
 				return err
 			}
 		}
-		_, err := q.exec(ctx, `UPDATE events SET routed_at = COALESCE(routed_at, ?) WHERE id = ?`, t, eventID)
+		_, err := q.exec(ctx, markRoutedSQL, t, eventID)
 		return err
 	})
 	if err != nil {
@@ -474,19 +733,30 @@ func (c *core) RerouteEvent(ctx context.Context, eventID string, ds []NewDeliver
 	return len(ds), nil
 }
 
+const getDeliverySQL = `SELECT ` + deliveryCols + ` FROM deliveries WHERE id = ?`
+
 // GetDelivery reads one delivery.
 func (c *core) GetDelivery(ctx context.Context, id int64) (Delivery, error) {
 	const op = "get delivery"
 	var d Delivery
 	err := c.b.read(ctx, op, func(q querier) error {
 		var err error
-		d, err = scanDelivery(q.queryRow(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE id = ?`, id))
+		d, err = scanDelivery(q.queryRow(ctx, getDeliverySQL, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s %d: %w", op, id, ErrNotFound)
 		}
 		return err
 	})
 	return d, err
+}
+
+// listDeliveriesSQL is ListDeliveries' statement for the given conditions.
+func listDeliveriesSQL(where []string) string {
+	q := `SELECT ` + deliveryCols + ` FROM deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return q + ` ORDER BY id DESC LIMIT ?`
 }
 
 // ListDeliveries lists deliveries matching f, newest (highest id) first.
@@ -504,11 +774,11 @@ func (c *core) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery
 	if f.EventID != "" {
 		where, args = append(where, "event_id = ?"), append(args, f.EventID)
 	}
-	q := `SELECT ` + deliveryCols + ` FROM deliveries`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	if f.MessageID != "" {
+		// "<> ''" lets both drivers use the partial index deliveries_message.
+		where, args = append(where, "message_id = ? AND message_id <> ''"), append(args, f.MessageID)
 	}
-	q += ` ORDER BY id DESC LIMIT ?`
+	q := listDeliveriesSQL(where)
 	out := []Delivery{}
 	err = c.b.read(ctx, op, func(qr querier) error {
 		ds, err := collectDeliveries(qr.query(ctx, q, append(args, limit)...))
@@ -518,21 +788,26 @@ func (c *core) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery
 	return out, err
 }
 
+const (
+	deliveryExistsSQL = `SELECT 1 FROM deliveries WHERE id = ?`
+	attemptsSQL       = `SELECT at, duration_ms, reason, error FROM delivery_attempts
+	WHERE delivery_id = ? ORDER BY n`
+)
+
 // Attempts lists one delivery's attempt log, oldest first.
 func (c *core) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error) {
 	const op = "attempts"
 	out := []Attempt{}
 	err := c.b.read(ctx, op, func(q querier) error {
 		var one int
-		err := q.queryRow(ctx, `SELECT 1 FROM deliveries WHERE id = ?`, deliveryID).Scan(&one)
+		err := q.queryRow(ctx, deliveryExistsSQL, deliveryID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%s: delivery %d: %w", op, deliveryID, ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		rs, err := q.query(ctx, `SELECT at, duration_ms, reason, error FROM delivery_attempts
-			WHERE delivery_id = ? ORDER BY n`, deliveryID)
+		rs, err := q.query(ctx, attemptsSQL, deliveryID)
 		if err != nil {
 			return err
 		}
@@ -554,6 +829,13 @@ func (c *core) Attempts(ctx context.Context, deliveryID int64) ([]Attempt, error
 	return out, err
 }
 
+const statsSQL = `SELECT
+	(SELECT COUNT(*) FROM deliveries WHERE status = 'pending'),
+	(SELECT COUNT(*) FROM deliveries WHERE status = 'sending'),
+	(SELECT COUNT(*) FROM deliveries WHERE status = 'dead'),
+	(SELECT COUNT(*) FROM events WHERE routed_at IS NULL),
+	(SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending')`
+
 // Stats summarises the outbox in one statement (one consistent snapshot).
 func (c *core) Stats(ctx context.Context) (Stats, error) {
 	var (
@@ -561,23 +843,19 @@ func (c *core) Stats(ctx context.Context) (Stats, error) {
 		oldest dbTime
 	)
 	err := c.b.read(ctx, "stats", func(q querier) error {
-		return q.queryRow(ctx, `SELECT
-			(SELECT COUNT(*) FROM deliveries WHERE status = 'pending'),
-			(SELECT COUNT(*) FROM deliveries WHERE status = 'sending'),
-			(SELECT COUNT(*) FROM deliveries WHERE status = 'dead'),
-			(SELECT COUNT(*) FROM events WHERE routed_at IS NULL),
-			(SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending')`).
-			Scan(&st.Pending, &st.Sending, &st.Dead, &st.Unrouted, &oldest)
+		return q.queryRow(ctx, statsSQL).Scan(&st.Pending, &st.Sending, &st.Dead, &st.Unrouted, &oldest)
 	})
 	st.OldestDueSince = oldest.t
 	return st, err
 }
 
+const outboxRobotsSQL = `SELECT DISTINCT robot FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY robot`
+
 // OutboxRobots lists the robots with pending or sending deliveries.
 func (c *core) OutboxRobots(ctx context.Context) ([]string, error) {
 	var out []string
 	err := c.b.read(ctx, "outbox robots", func(q querier) error {
-		rs, err := q.query(ctx, `SELECT DISTINCT robot FROM deliveries WHERE status IN ('pending', 'sending') ORDER BY robot`)
+		rs, err := q.query(ctx, outboxRobotsSQL)
 		if err != nil {
 			return err
 		}

@@ -89,3 +89,18 @@ func pendingMigrations(ms []migration, current int) ([]migration, error) {
 	}
 	return out, nil
 }
+
+// migrationsTo keeps the migrations up to version to (all when to is 0).
+// Tests use it to build a database of an older schema and migrate it.
+func migrationsTo(ms []migration, to int) []migration {
+	if to <= 0 {
+		return ms
+	}
+	out := ms[:0:0]
+	for _, m := range ms {
+		if m.version <= to {
+			out = append(out, m)
+		}
+	}
+	return out
+}

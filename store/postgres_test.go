@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +26,7 @@ const postgresDSNEnv = "BANKBOT_TEST_POSTGRES_DSN"
 // pgSchema creates a uniquely named schema for one test, drops it at cleanup,
 // and returns a DSN whose search_path points at it, so parallel packages and
 // reruns never share tables.
-func pgSchema(t *testing.T) string {
+func pgSchema(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(postgresDSNEnv)
 	if dsn == "" {
@@ -58,7 +60,7 @@ func pgSchema(t *testing.T) string {
 	return withDSNParam(t, dsn, "search_path", schema)
 }
 
-func withDSNParam(t *testing.T, dsn, key, value string) string {
+func withDSNParam(t testing.TB, dsn, key, value string) string {
 	t.Helper()
 	if strings.Contains(dsn, "://") {
 		u, err := url.Parse(dsn)
@@ -71,7 +73,7 @@ func withDSNParam(t *testing.T, dsn, key, value string) string {
 	return dsn + " " + key + "=" + value
 }
 
-func openPostgres(t *testing.T, dsn string) *store.Postgres {
+func openPostgres(t testing.TB, dsn string) *store.Postgres {
 	t.Helper()
 	s, err := store.OpenPostgres(t.Context(), dsn)
 	require.NoError(t, err)
@@ -226,4 +228,133 @@ func TestPostgresConnectionsKilled(t *testing.T) {
 	}
 	require.True(t, ok, "the pool reconnects")
 	require.NoError(t, s.Ping(t.Context()))
+}
+
+// raceSendBudget has racers goroutines, spread over the given stores,
+// reserve one send each of robot at one instant under a limit per minute,
+// and checks that exactly limit were granted, each slot once.
+func raceSendBudget(t *testing.T, stores []store.Store, robot string, racers, limit int) {
+	t.Helper()
+	now := time.Date(2026, 5, 17, 1, 2, 3, 0, time.UTC)
+	q := store.BudgetQuery{Robot: robot, Now: now, Rules: []store.SendRule{{Window: time.Minute, Limit: limit}}}
+	ids := make([]int64, racers)
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range racers {
+		wg.Go(func() {
+			<-start
+			ids[i], _, errs[i] = stores[i%len(stores)].ReserveSend(t.Context(), q, now.Add(10*time.Second), fmt.Sprint("m", i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	granted := map[int64]bool{}
+	for i := range racers {
+		require.NoError(t, errs[i])
+		if ids[i] != 0 {
+			require.False(t, granted[ids[i]], "slot %d granted twice", ids[i])
+			granted[ids[i]] = true
+		}
+	}
+	require.Len(t, granted, limit, "exactly the limit is granted across stores")
+	for _, s := range stores {
+		got, err := s.RobotSends(t.Context(), robot, time.Time{})
+		require.NoError(t, err)
+		require.Len(t, got, limit, "every store sees the same sends")
+		b, err := s.SendBudget(t.Context(), q)
+		require.NoError(t, err)
+		require.Equal(t, store.Budget{NextAt: now.Add(10*time.Second + time.Minute)}, b)
+	}
+}
+
+// Two stores on one database stand for two replicas (two pools): racing for
+// one robot's sends they are granted exactly the limit in total, round
+// after round.
+func TestPostgresReplicasShareSendBudget(t *testing.T) {
+	dsn := pgSchema(t)
+	a, b := openPostgres(t, dsn), openPostgres(t, dsn)
+	for round := range 5 {
+		raceSendBudget(t, []store.Store{a, b}, fmt.Sprint("bot-", round), 50, 20)
+	}
+}
+
+// Two replicas noticing the same robot state at once: one of them (and one
+// goroutine) sees the change, so one ops alert is sent.
+func TestPostgresReplicasRobotStateOnce(t *testing.T) {
+	dsn := pgSchema(t)
+	stores := []*store.Postgres{openPostgres(t, dsn), openPostgres(t, dsn)}
+	for round, state := range []string{"paused", store.RobotOK, "misconfigured"} {
+		const callers = 32
+		changed := make([]bool, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				changed[i], _, errs[i] = stores[i%2].SetRobotState(t.Context(), "bot", state, "", time.Now())
+			})
+		}
+		close(start)
+		wg.Wait()
+		n := 0
+		for i := range callers {
+			require.NoError(t, errs[i])
+			if changed[i] {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "round %d (%s): exactly one change", round, state)
+	}
+}
+
+// TestPostgresMigrate0003 migrates a populated schema-2 database.
+func TestPostgresMigrate0003(t *testing.T) {
+	dsn := pgSchema(t)
+	old, err := store.OpenPostgresAt(t.Context(), dsn, 2)
+	require.NoError(t, err)
+	ids := populateV2(t, old)
+	require.NoError(t, old.Close())
+
+	s := openPostgres(t, dsn)
+	idx, err := pgx.Connect(t.Context(), dsn)
+	require.NoError(t, err)
+	defer idx.Close(t.Context())
+	rows, err := idx.Query(t.Context(), `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'deliveries' ORDER BY 1`)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"deliveries_due", "deliveries_event_id_route_key", "deliveries_message", "deliveries_pkey"}, names,
+		"deliveries_status is gone")
+	checkMigrated(t, s, ids)
+}
+
+// TestPostgresQueryPlans explains the generic plan of every statement the
+// store runs with sequential scans disabled: none reads a whole table
+// unless it lists everything.
+func TestPostgresQueryPlans(t *testing.T) {
+	s := openPostgres(t, pgSchema(t))
+	checkPlans(t, s, regexp.MustCompile(`Seq Scan on (events|deliveries|delivery_attempts|robot_sends|robot_state)\b`), map[string]string{
+		"claim":           "deliveries_due",
+		"unrouted events": "events_unrouted",
+		"transition many": "deliveries_pkey",
+		"insert attempts": "deliveries_pkey",
+		"assign message":  "deliveries_pkey",
+		"list by message": "deliveries_message",
+		"requeue event":   "deliveries_event_id_route_key",
+		"budget state":    "robot_sends_robot_at",
+		"prune sends":     "robot_sends_robot_at",
+		"robot state":     "robot_state_pkey",
+		"stamp send":      "robot_sends_pkey",
+	})
+}
+
+func TestPostgresPoolSize(t *testing.T) {
+	for _, tc := range []struct{ cpus, want int }{{1, 16}, {2, 16}, {4, 16}, {5, 20}, {8, 32}, {64, 256}} {
+		require.Equal(t, tc.want, store.DefaultPoolSize(tc.cpus), "%d CPUs", tc.cpus)
+	}
+	dsn := pgSchema(t)
+	require.Equal(t, store.DefaultPoolSize(runtime.NumCPU()), openPostgres(t, dsn).PoolMaxConns())
+	require.Equal(t, 3, openPostgres(t, withDSNParam(t, dsn, "pool_max_conns", "3")).PoolMaxConns(), "the DSN overrides the default")
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,6 +64,7 @@ const (
 // defaults.
 type sqliteOptions struct {
 	synchronous string // FULL (default) or NORMAL
+	migrateTo   int    // apply migrations up to this version only; 0 = all
 }
 
 // OpenSQLite opens (creating it and its parent directory if missing) the
@@ -120,6 +122,7 @@ func openSQLite(ctx context.Context, path string, o sqliteOptions) (*SQLite, err
 		_ = db.Close()
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	ms = migrationsTo(ms, o.migrateTo)
 	if err := s.migrate(ctx, ms, nil, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
@@ -304,6 +307,27 @@ type writeReq struct {
 
 func (b *sqliteBackend) timeArg(t time.Time) any { return t.UnixMilli() }
 func (b *sqliteBackend) claimLock() string       { return "" }
+
+// rowLock and robotLock are empty: every write transaction runs alone (the
+// writer goroutine in this process, BEGIN IMMEDIATE against others), so
+// what a transaction reads cannot change before it commits.
+func (b *sqliteBackend) rowLock() string   { return "" }
+func (b *sqliteBackend) robotLock() string { return "" }
+
+// idIn passes the ids as one JSON array, expanded by json_each: one
+// statement text (prepared once) for any number of ids, and SQLite looks
+// each id up by rowid.
+func (b *sqliteBackend) idIn(ids []int64) (string, any) {
+	buf := make([]byte, 0, 2+8*len(ids))
+	buf = append(buf, '[')
+	for i, id := range ids {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendInt(buf, id, 10)
+	}
+	return `id IN (SELECT value FROM json_each(?))`, string(append(buf, ']'))
+}
 func (b *sqliteBackend) ping(ctx context.Context) error {
 	return b.classify("ping", b.db.PingContext(ctx))
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -322,4 +323,94 @@ func fsyncChild(spec string) {
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
+}
+
+// TestSQLiteMigrate0003 migrates a populated schema-2 database (deliveries
+// with AUTOINCREMENT) to the current schema: every row and attempt is kept
+// under its id, foreign keys still hold, and the rebuilt table has no
+// AUTOINCREMENT and only the indexes its queries use.
+func TestSQLiteMigrate0003(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bankbot.db")
+	old, err := store.OpenSQLiteAt(t.Context(), path, 2)
+	require.NoError(t, err)
+	ids := populateV2(t, old)
+	require.NoError(t, old.Close())
+
+	s := openSQLiteFile(t, path)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	strs := func(q string) []string {
+		t.Helper()
+		rs, err := db.QueryContext(t.Context(), q)
+		require.NoError(t, err)
+		defer rs.Close()
+		cols, err := rs.Columns()
+		require.NoError(t, err)
+		var out []string
+		for rs.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(t, rs.Scan(ptrs...))
+			out = append(out, fmt.Sprint(vals...))
+		}
+		require.NoError(t, rs.Err())
+		return out
+	}
+	require.Empty(t, strs(`PRAGMA foreign_key_check`), "no attempt row lost its delivery, no delivery its event")
+	require.Equal(t, []string{"ok"}, strs(`PRAGMA integrity_check`))
+	ddl := strs(`SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'deliveries'`)
+	require.Len(t, ddl, 1)
+	require.NotContains(t, strings.ToUpper(ddl[0]), "AUTOINCREMENT")
+	require.Empty(t, strs(`SELECT name FROM sqlite_sequence WHERE name = 'deliveries'`))
+	require.Equal(t, []string{"deliveries"}, strs(`SELECT "table" FROM pragma_foreign_key_list('delivery_attempts')`))
+	require.Equal(t, []string{"deliveries_due", "deliveries_message", "sqlite_autoindex_deliveries_1"},
+		strs(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name`),
+		"deliveries_status is gone; the UNIQUE (event_id, route) index stays")
+	require.Empty(t, strs(`SELECT name FROM sqlite_schema WHERE name LIKE '%_new' OR name LIKE '%_copy'`), "no leftover of the rebuild")
+
+	checkMigrated(t, s, ids)
+	require.Empty(t, strs(`PRAGMA foreign_key_check`))
+}
+
+// TestSQLiteQueryPlans explains every statement the store runs: none reads
+// a whole table unless it lists everything, and the batch updates look
+// their ids up by primary key.
+func TestSQLiteQueryPlans(t *testing.T) {
+	s := openSQLiteFile(t, filepath.Join(t.TempDir(), "bankbot.db"))
+	checkPlans(t, s, regexp.MustCompile(`^SCAN (events|deliveries|delivery_attempts|robot_sends|robot_state)$`), map[string]string{
+		"claim":            "USING INDEX deliveries_due",
+		"unrouted events":  "USING INDEX events_unrouted",
+		"transition many":  "SEARCH deliveries USING INTEGER PRIMARY KEY",
+		"insert attempts":  "SEARCH deliveries USING INTEGER PRIMARY KEY",
+		"assign message":   "SEARCH deliveries USING INTEGER PRIMARY KEY",
+		"list by message":  "USING INDEX deliveries_message",
+		"list by event":    "sqlite_autoindex_deliveries_1 (event_id=?)",
+		"requeue event":    "sqlite_autoindex_deliveries_1 (event_id=?)",
+		"stats":            "deliveries_due (status=?)",
+		"outbox robots":    "deliveries_due (status=?)",
+		"budget state":     "robot_sends_robot_at (robot=? AND at>?)",
+		"prune sends":      "robot_sends_robot_at (robot=? AND at<?)",
+		"robot sends":      "robot_sends_robot_at (robot=? AND at>?)",
+		"robot sends all":  "robot_sends_robot_at (robot=?)",
+		"get delivery":     "INTEGER PRIMARY KEY",
+		"event by key":     "(source=? AND provider_event_id=?)",
+		"attempts":         "(delivery_id=?)",
+		"robot state":      "(robot=?)",
+		"stamp send":       "INTEGER PRIMARY KEY",
+		"delivery status":  "INTEGER PRIMARY KEY",
+		"set robot reason": "(robot=?)",
+	})
+}
+
+// TestSQLiteStoresShareSendBudget: two stores on one file (the server and
+// the CLI, or two processes) racing for the same robot's sends are
+// serialised by BEGIN IMMEDIATE and grant exactly the limit in total.
+func TestSQLiteStoresShareSendBudget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bankbot.db")
+	stores := []*store.SQLite{openSQLiteFile(t, path), openSQLiteFile(t, path)}
+	raceSendBudget(t, []store.Store{stores[0], stores[1]}, "bot", 50, 20)
 }

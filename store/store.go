@@ -1,6 +1,25 @@
 // Package store keeps bankbot's durable state: every accepted webhook event
-// (raw body included, deduplicated on source and provider event id) and the
-// delivery outbox (one row per event × route, with attempts and leases).
+// (raw body included, deduplicated on source and provider event id), the
+// delivery outbox (one row per event × route, with attempts, leases and the id
+// of the DingTalk message the row went out in) and each robot's send budget.
+//
+// Tables (the same in both drivers; migrations/<driver> holds the DDL):
+//
+//   - events: one row per accepted webhook; routed_at is set when its
+//     deliveries exist (at ingest, or later by the background router).
+//   - deliveries: the outbox, one row per (event, route), with status,
+//     lease, counters and message_id.
+//   - delivery_attempts: the attempt log, one row per answer (or failure)
+//     of one delivery.
+//   - robot_sends: one row per message sent, or about to be sent, to a
+//     DingTalk robot, stamped with the time it reached (or may reach)
+//     DingTalk. Replicas sharing the database count the same rows, so they
+//     share one rate budget, and a restarted process knows what it sent in
+//     the last minute. Rows older than an hour are deleted as new ones are
+//     reserved.
+//   - robot_state: per robot, the shared penalty end (DingTalk blocks a
+//     robot that exceeds its limit) and the robot's last recorded state for
+//     status and alerts.
 //
 // The Store interface is implemented by SQLite (the default, embedded, no cgo)
 // and PostgreSQL (for several replicas). Nothing above the interface assumes
@@ -51,6 +70,14 @@ type NewEvent struct {
 	RemoteIP   string
 	Headers    map[string]string // the headers worth keeping (signature headers excluded by the caller)
 	Body       []byte            // the raw body, exactly as received and verified
+	// Routed asks InsertEvent to route the event in the same transaction:
+	// when the event is new, Deliveries are created (pending, due at
+	// ReceivedAt) and the event is marked routed at ReceivedAt. Routed with
+	// no Deliveries marks the event routed with no rows. When Routed is
+	// false, Deliveries must be empty and the event is left for the
+	// background router (RouteEvent).
+	Routed     bool
+	Deliveries []NewDelivery
 }
 
 // InsertResult says whether InsertEvent stored a new event or found it already there.
@@ -101,6 +128,11 @@ type Delivery struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	SentAt        time.Time
+	// MessageID is the id of the DingTalk message the row last went out in
+	// (its msgUuid, or a digest id when several events were combined into
+	// one message); empty until AssignMessage sets it, and cleared when the
+	// row is replayed (a replay is a new message).
+	MessageID string
 }
 
 // Claim asks for due deliveries of one robot.
@@ -125,9 +157,51 @@ type Attempt struct {
 
 // DeliveryFilter selects deliveries for listing.
 type DeliveryFilter struct {
-	Status  string // empty = any
-	EventID string // empty = any
-	Limit   int    // 0 = 100
+	Status    string // empty = any
+	EventID   string // empty = any
+	MessageID string // empty = any; else the rows of one DingTalk message
+	Limit     int    // 0 = 100
+}
+
+// RobotOK is the state of a robot no one has recorded a state for.
+const RobotOK = "ok"
+
+// SendRule allows at most Limit sends whose stamp lies within Window before
+// now: a stamp counts while stamp > now - Window.
+type SendRule struct {
+	Window time.Duration
+	Limit  int
+}
+
+// BudgetQuery asks for one robot's send budget at Now under Rules (every
+// rule must allow a send).
+type BudgetQuery struct {
+	Robot string
+	Now   time.Time
+	Rules []SendRule
+}
+
+// Budget is a robot's send budget at one instant.
+type Budget struct {
+	// Free is how many sends every rule allows now; 0 while the robot is
+	// blocked.
+	Free int
+	// NextAt, when Free is 0, is the earliest time a send becomes free: the
+	// block's end, or when enough stamps have left their window, whichever
+	// is later. It is zero when Free > 0.
+	NextAt time.Time
+	// BlockedUntil is the end of the shared penalty (BlockRobot) when it
+	// lies after now, else zero.
+	BlockedUntil time.Time
+}
+
+// RobotState is one robot's recorded state.
+type RobotState struct {
+	Robot        string
+	State        string // RobotOK, or what the caller recorded
+	Reason       string
+	BlockedUntil time.Time // the latest BlockRobot end, past or not; zero when never blocked
+	ChangedAt    time.Time // when State last changed; zero when it never did
 }
 
 // Stats is the outbox's shape, for metrics and readiness.
@@ -150,10 +224,17 @@ type Stats struct {
 // delivery that is sending (claimed) and return ErrConflict otherwise: a
 // worker whose lease was taken over, or whose row was requeued by an operator
 // meanwhile, cannot overwrite the newer state. The attempt counter and the
-// attempt log only grow; RequeueDelivery and RequeueEvent keep both.
+// attempt log only grow; RequeueDelivery and RequeueEvent keep both. The
+// batch forms (CompleteDeliveries …) act on the rows of one DingTalk message
+// together: in one transaction, on those ids that are sending, skipping the
+// others without error, and return how many rows they changed.
+//
+// Arguments the store refuses wrap ErrInvalid.
 type Store interface {
 	// InsertEvent commits a new event, or reports the earlier one with the
 	// same (source, provider event id). It returns only after the commit.
+	// With e.Routed, a new event's deliveries are created and the event is
+	// marked routed in the same transaction; a duplicate creates nothing.
 	InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error)
 	// GetEvent reads one event by bankbot id.
 	GetEvent(ctx context.Context, id string) (StoredEvent, error)
@@ -185,6 +266,17 @@ type Store interface {
 	// after a config change): each (event, route) row is created or moved to
 	// the given robot and spec, and made due at now.
 	RerouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) (int, error)
+	// AssignMessage records messageID as the DingTalk message of those of
+	// ids that are sending, in one statement, and returns how many they are.
+	AssignMessage(ctx context.Context, ids []int64, messageID string) (int, error)
+	// CompleteDeliveries is CompleteDelivery for the sending rows among ids.
+	CompleteDeliveries(ctx context.Context, ids []int64, a Attempt) (int, error)
+	// RetryDeliveries is RetryDelivery for the sending rows among ids.
+	RetryDeliveries(ctx context.Context, ids []int64, a Attempt, next time.Time) (int, error)
+	// DeadLetterDeliveries is DeadLetter for the sending rows among ids.
+	DeadLetterDeliveries(ctx context.Context, ids []int64, a Attempt) (int, error)
+	// ReleaseDeliveries is ReleaseDelivery for the sending rows among ids.
+	ReleaseDeliveries(ctx context.Context, ids []int64, next time.Time) (int, error)
 	// GetDelivery reads one delivery.
 	GetDelivery(ctx context.Context, id int64) (Delivery, error)
 	// ListDeliveries lists deliveries, newest first.
@@ -197,6 +289,32 @@ type Store interface {
 	// deliveries: a robot removed from the config still has its rows
 	// drained (dead-lettered with a reason), never stranded.
 	OutboxRobots(ctx context.Context) ([]string, error)
+	// SendBudget reads q.Robot's send budget at q.Now without changing it.
+	SendBudget(ctx context.Context, q BudgetQuery) (Budget, error)
+	// ReserveSend atomically takes one send of q.Robot's budget: when Free
+	// is at least 1 it records a send stamped stamp and returns its slot id
+	// (> 0) and the budget after it; otherwise slot id 0 and the current
+	// budget. Concurrent callers, in one process or in several sharing the
+	// database, never both receive the last free send.
+	ReserveSend(ctx context.Context, q BudgetQuery, stamp time.Time, messageID string) (slotID int64, after Budget, err error)
+	// StampSend moves a reserved send's stamp to at (the caller stamps it
+	// again with the time DingTalk answered).
+	StampSend(ctx context.Context, slotID int64, at time.Time) error
+	// CancelSend removes a reserved send that was not used (nothing was sent).
+	CancelSend(ctx context.Context, slotID int64) error
+	// BlockRobot records a shared penalty: SendBudget and ReserveSend grant
+	// nothing to robot before until. Of two blocks, the later end is kept.
+	BlockRobot(ctx context.Context, robot string, until time.Time) error
+	// RobotSends lists robot's send stamps after since (all when since is
+	// zero), oldest first.
+	RobotSends(ctx context.Context, robot string, since time.Time) ([]time.Time, error)
+	// SetRobotState records robot's state (an unknown robot is RobotOK).
+	// changed is true only for the caller that actually changed it (of two
+	// concurrent callers setting the same state, one); prev is the state
+	// before the call.
+	SetRobotState(ctx context.Context, robot, state, reason string, now time.Time) (changed bool, prev string, err error)
+	// RobotStates lists every robot with a recorded state or block, sorted.
+	RobotStates(ctx context.Context) ([]RobotState, error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.

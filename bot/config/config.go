@@ -179,6 +179,15 @@ type Robot struct {
 	Secret        Secret        `mapstructure:"secret"`
 	RatePerMinute int           `mapstructure:"rate_per_minute"`
 	Timeout       time.Duration `mapstructure:"timeout"`
+	// Keywords are the robot's DingTalk keyword security setting (自定义关键词):
+	// DingTalk refuses a message that contains none of them, so every message
+	// to this robot must contain one. At most 10; each is trimmed of spaces.
+	Keywords []string `mapstructure:"keywords"`
+	// Proxy is the outbound proxy for this robot's requests
+	// (http://host:3128, https://…, socks5://user:pass@host:1080); empty
+	// means HTTPS_PROXY/NO_PROXY from the environment. It may hold a
+	// password, so it is a Secret.
+	Proxy Secret `mapstructure:"proxy"`
 	// App robots.
 	AppKey         string `mapstructure:"app_key"`
 	AppSecret      Secret `mapstructure:"app_secret"`
@@ -187,33 +196,59 @@ type Robot struct {
 	APIBase        string `mapstructure:"api_base"`
 }
 
-// Route sends matching events to a robot.
+// OpsRouteName is the name of the route reserved for bankbot's own
+// operational alerts.
+const OpsRouteName = "ops"
+
+// Route sends matching events to a robot: an event matches when its source
+// is in Sources (empty = every source), its kind in Kinds (empty = every
+// kind) and its amount reaches MinAmount.
+//
+// The route named "ops" (OpsRouteName) is reserved for bankbot's own
+// operational alerts: dead letters, a robot misconfigured or paused by
+// DingTalk's rate limit. It receives no bank events, so it must not set
+// sources, kinds, min_amount or mention.min_amount; its robot, template,
+// language and mention otherwise work as for any route.
 type Route struct {
 	Name    string   `mapstructure:"name"`
 	Sources []string `mapstructure:"sources"`
 	Kinds   []string `mapstructure:"kinds"`
-	// MinAmount is in major units of the event's currency ("1000", "99.50");
-	// it is kept as text and parsed exactly, never as a float.
-	MinAmount Decimal `mapstructure:"min_amount"`
-	Robot     string  `mapstructure:"robot"`
-	Template  string  `mapstructure:"template"`
-	Language  string  `mapstructure:"language"`
-	Mention   Mention `mapstructure:"mention"`
+	// MinAmount is the smallest amount the route takes, in major units of
+	// the event's currency, one for all currencies or per currency.
+	MinAmount MinAmount `mapstructure:"min_amount"`
+	Robot     string    `mapstructure:"robot"`
+	Template  string    `mapstructure:"template"`
+	Language  string    `mapstructure:"language"`
+	Mention   Mention   `mapstructure:"mention"`
 }
 
-// Mention says whom a route @-mentions. The listed people are mentioned when
-// on_failure is set and the event is a failure, or when min_amount is set and
-// the amount reaches it; with neither set they are mentioned on every message.
+// IsOps reports whether r is the reserved ops route.
+func (r *Route) IsOps() bool { return r != nil && r.Name == OpsRouteName }
+
+// OpsRoute returns the route named "ops", which takes bankbot's own
+// operational alerts, or nil when the config has none.
+func (c *Config) OpsRoute() *Route {
+	for _, r := range c.Routes {
+		if r.IsOps() {
+			return r
+		}
+	}
+	return nil
+}
+
+// Mention says whom a route @-mentions. The listed people (or everyone, with
+// all: true, DingTalk's isAtAll) are mentioned when on_failure is set and the
+// event is a failure, or when min_amount is set and the amount reaches the
+// minimum of the event's currency (a currency that a per-currency min_amount
+// gives no minimum is never mentioned for its amount); with neither set they
+// are mentioned on every message.
 type Mention struct {
-	Mobiles   []string `mapstructure:"mobiles"`
-	UserIDs   []string `mapstructure:"user_ids"`
-	All       bool     `mapstructure:"all"`
-	OnFailure bool     `mapstructure:"on_failure"`
-	MinAmount Decimal  `mapstructure:"min_amount"`
+	Mobiles   []string  `mapstructure:"mobiles"`
+	UserIDs   []string  `mapstructure:"user_ids"`
+	All       bool      `mapstructure:"all"`
+	OnFailure bool      `mapstructure:"on_failure"`
+	MinAmount MinAmount `mapstructure:"min_amount"`
 }
-
-// Decimal is a non-negative decimal number written in config, kept as text.
-type Decimal string
 
 // Chatops configures chat commands.
 type Chatops struct {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -103,6 +104,48 @@ func TestParse_Problems(t *testing.T) {
 			[]string{`routes[1].name: duplicate route name "all"`}},
 		{"bad min_amount", base("  - name: big\n    robot: preview\n    min_amount: lots\n"), nil,
 			[]string{`routes[1].min_amount: not a non-negative decimal amount`}},
+		{"min_amount not an ISO code", base("  - name: big\n    robot: preview\n    min_amount: {baht: 1, TH: 2, \"T1B\": 3}\n"), nil,
+			[]string{`routes[1].min_amount.BAHT: not an ISO 4217 currency code (three letters such as THB) or "*" for every currency not listed`,
+				`routes[1].min_amount.TH: not an ISO 4217 currency code`, `routes[1].min_amount.T1B: not an ISO 4217 currency code`}},
+		{"min_amount unknown currency", base("  - name: big\n    robot: preview\n    min_amount: {QQQ: 1}\n"), nil,
+			[]string{`routes[1].min_amount.QQQ: unknown ISO 4217 currency code "QQQ"`}},
+		{"min_amount per currency not a decimal", base("  - name: big\n    robot: preview\n    min_amount: {THB: lots, USD: -5, JPY: 1e400, \"*\": 1.5.5}\n"), nil,
+			[]string{`routes[1].min_amount.THB: not a non-negative decimal amount in major units (e.g. 1000 or 99.50): "lots"`,
+				`routes[1].min_amount.USD: not a non-negative decimal amount`, `routes[1].min_amount.JPY: not a non-negative decimal amount`,
+				`routes[1].min_amount.*: not a non-negative decimal amount`}},
+		{"min_amount per currency empty", base("  - name: big\n    robot: preview\n    min_amount: {THB: }\n"), nil,
+			[]string{`routes[1].min_amount.THB: no amount`}},
+		{"min_amount negative", base("  - name: big\n    robot: preview\n    min_amount: -1\n"), nil,
+			[]string{`routes[1].min_amount: not a non-negative decimal amount in major units (e.g. 1000 or 99.50): "-1"`}},
+		{"min_amount a list", base("  - name: big\n    robot: preview\n    min_amount: [1, 2]\n"), nil,
+			[]string{`routes[1].min_amount: wrong type: want an amount such as 1000 or "99.50", or a map of currency to amount such as {THB: 100000, "*": 1000}; got a list`}},
+		{"min_amount a bool", base("  - name: big\n    robot: preview\n    min_amount: true\n"), nil,
+			[]string{`routes[1].min_amount: wrong type`}},
+		{"min_amount per currency a list", base("  - name: big\n    robot: preview\n    min_amount: {thb: [1], usd: {a: 1}, \"*\": true}\n"), nil,
+			[]string{`routes[1].min_amount.THB: wrong type: want an amount such as 1000 or "99.50"; got a list`,
+				`routes[1].min_amount.USD: wrong type: want an amount such as 1000 or "99.50"; got a map`,
+				`routes[1].min_amount.*: wrong type: want an amount such as 1000 or "99.50"; got true/false`}},
+		{"min_amount code twice", base("  - name: big\n    robot: preview\n    min_amount: {THB: 1, thb: 2}\n"), nil,
+			[]string{`routes[1].min_amount.THB: given twice (THB and thb): currency codes are not case-sensitive`}},
+		{"mention min_amount bad code", base("  - name: big\n    robot: preview\n    mention:\n      min_amount: {XX: 1}\n"), nil,
+			[]string{`routes[1].mention.min_amount.XX: not an ISO 4217 currency code`}},
+		{"mention all not a bool", base("  - name: big\n    robot: preview\n    mention:\n      all: everyone\n"), nil,
+			[]string{`routes[1].mention.all: wrong type`}},
+		{"ops route with sources, kinds, min_amount", base("  - name: x\n    robot: preview\n  - name: y\n    robot: preview\n  - name: ops\n    robot: preview\n    sources: [opn]\n    kinds: [payment.failed]\n    min_amount: {THB: 1}\n    mention:\n      min_amount: 5\n"), nil,
+			[]string{"routes[3].kinds: the ops route takes bankbot's own alerts only; remove kinds",
+				"routes[3].sources: the ops route takes bankbot's own alerts only; remove sources",
+				"routes[3].min_amount: the ops route takes bankbot's own alerts only; remove min_amount",
+				"routes[3].mention.min_amount: the ops route takes bankbot's own alerts only; remove mention.min_amount"}},
+		{"ops route with zero min_amount", base("  - name: ops\n    robot: preview\n    min_amount: 0\n"), nil,
+			[]string{"routes[1].min_amount: the ops route takes bankbot's own alerts only; remove min_amount"}},
+		{"ops route to unknown robot", base("  - name: ops\n    robot: oncall\n"), nil,
+			[]string{`routes[1].robot: no robot named "oncall"`}},
+		{"ops route without robot", base("  - name: ops\n"), nil,
+			[]string{`routes[1].robot: required`}},
+		{"too many keywords", strings.Replace(base(""), "type: console", "type: console\n    keywords: [a, b, c, d, e, f, g, h, i, j, k]", 1), nil,
+			[]string{"robots.preview.keywords: at most 10 keywords: DingTalk's keyword security allows 10 (got 11)"}},
+		{"empty keyword", strings.Replace(base(""), "type: console", "type: console\n    keywords: [bankbot, \"  \", \"\"]", 1), nil,
+			[]string{"robots.preview.keywords[1]: empty keyword", "robots.preview.keywords[2]: empty keyword"}},
 		{"robot webhook without token", strings.Replace(base(""), "type: console", "webhook: https://oapi.dingtalk.com/robot/send", 1), nil,
 			[]string{"robots.preview.webhook: has no access_token query parameter"}},
 		{"robot secret without SEC", strings.Replace(base(""), "type: console", "webhook: https://oapi.dingtalk.com/robot/send?access_token=abc\n    secret: hunter2", 1), nil,
@@ -159,6 +202,20 @@ func TestParse_ReportsEveryProblemAtOnce(t *testing.T) {
 	require.Len(t, ps, 3, err.Error())
 }
 
+func TestParse_ReportsEveryDecodeProblemAtOnce(t *testing.T) {
+	yaml := base("  - name: a\n    robot: preview\n    min_amount: true\n" +
+		"  - name: b\n    robot: preview\n    min_amount: {THB: [1]}\n    mention: {all: everyone}\n" +
+		"server:\n  max_body_bytes: lots\n")
+	_, err := parse(t, yaml, nil)
+	var ps Problems
+	require.ErrorAs(t, err, &ps)
+	paths := make([]string, len(ps))
+	for i, p := range ps {
+		paths[i] = p.Path
+	}
+	require.Equal(t, []string{"routes[1].min_amount", "routes[2].mention.all", "routes[2].min_amount.THB", "server.max_body_bytes"}, paths, err.Error())
+}
+
 func TestParse_EnvExpansion(t *testing.T) {
 	yaml := strings.Replace(base("admin:\n  token: ${ADMIN_TOKEN:-}\n"), demoKey, "${OPN_SECRET}", 1)
 	cfg, err := parse(t, yaml, map[string]string{"OPN_SECRET": demoKey})
@@ -196,11 +253,237 @@ func TestParse_ValueFileAndExpiry(t *testing.T) {
 	require.NotEqual(t, before, cfg.Hash)
 }
 
-func TestParse_MinAmountKeptExact(t *testing.T) {
-	cfg, err := parse(t, base("  - name: big\n    robot: preview\n    min_amount: 99.5\n    mention:\n      min_amount: 100000\n"), nil)
+func TestParse_MinAmount(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string // the value of min_amount
+		want    MinAmount
+		mention bool // also written as mention.min_amount
+	}{
+		{"absent", "", MinAmount{}, true},
+		{"null", "null", MinAmount{}, false},
+		{"integer", "100000", MinAmount{All: "100000"}, true},
+		{"zero", "0", MinAmount{All: "0"}, false},
+		{"float", "99.5", MinAmount{All: "99.5"}, true},
+		{"float keeps its trailing zero", "99.50", MinAmount{All: "99.50"}, false},
+		{"0.1 is not 0.1000000000000000055511151231257827", "0.1", MinAmount{All: "0.1"}, true},
+		{"uint64", "12345678901234567890", MinAmount{All: "12345678901234567890"}, true},
+		{"beyond uint64", "123456789012345678901234", MinAmount{All: "123456789012345678901234"}, false},
+		{"more digits than float64", "1234567890123.456789", MinAmount{All: "1234567890123.456789"}, true},
+		{"exponent", "1e3", MinAmount{All: "1000"}, false},
+		{"negative exponent", "1.5e-3", MinAmount{All: "0.0015"}, false},
+		{"underscores", "1_000.5", MinAmount{All: "1000.5"}, false},
+		{"string", `"99.50"`, MinAmount{All: "99.50"}, true},
+		{"map, codes upper-cased", `{THB: 100000, jpy: 1000000, "*": 0.1}`,
+			MinAmount{PerCurrency: map[string]Decimal{"THB": "100000", "JPY": "1000000", "*": "0.1"}}, true},
+		{"map keeps every digit", `{THB: 12345678901234567890.25, USD: "99.50", KRW: 123456789012345678901234}`,
+			MinAmount{PerCurrency: map[string]Decimal{"THB": "12345678901234567890.25", "USD": "99.50", "KRW": "123456789012345678901234"}}, true},
+		{"block map", "\n      THB: 100000\n      USD: 2500.75",
+			MinAmount{PerCurrency: map[string]Decimal{"THB": "100000", "USD": "2500.75"}}, false},
+		{"empty map", "{}", MinAmount{PerCurrency: map[string]Decimal{}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			route := "  - name: big\n    robot: preview\n"
+			if tc.yaml != "" {
+				route += "    min_amount: " + tc.yaml + "\n"
+			}
+			cfg, err := parse(t, base(route), nil)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, cfg.Routes[1].MinAmount)
+			if !tc.mention {
+				return
+			}
+			yaml := "  - name: big\n    robot: preview\n    mention:\n      on_failure: true\n"
+			if tc.yaml != "" {
+				yaml += "      min_amount: " + tc.yaml + "\n"
+			}
+			cfg, err = parse(t, base(yaml), nil)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, cfg.Routes[1].Mention.MinAmount)
+			require.True(t, cfg.Routes[1].MinAmount.IsZero())
+		})
+	}
+}
+
+func TestParse_MinAmountThroughAlias(t *testing.T) {
+	yaml := base("  - name: big\n    robot: preview\n    min_amount: &big {THB: 0.1}\n  - name: big2\n    robot: preview\n    min_amount: *big\n")
+	cfg, err := parse(t, yaml, nil)
 	require.NoError(t, err)
-	require.Equal(t, Decimal("99.5"), cfg.Routes[1].MinAmount)
-	require.Equal(t, Decimal("100000"), cfg.Routes[1].Mention.MinAmount)
+	require.Equal(t, Decimal("0.1"), cfg.Routes[2].MinAmount.PerCurrency["THB"])
+}
+
+func TestParse_MinAmountThroughMergeKey(t *testing.T) {
+	yaml := base("  - &big\n    name: big\n    robot: preview\n    min_amount: 1234567890123.456789\n" +
+		"    mention: {min_amount: 0.10}\n  - <<: *big\n    name: big2\n")
+	cfg, err := parse(t, yaml, nil)
+	require.NoError(t, err)
+	require.Equal(t, MinAmount{All: "1234567890123.456789"}, cfg.Routes[2].MinAmount)
+	require.Equal(t, MinAmount{All: "0.10"}, cfg.Routes[2].Mention.MinAmount)
+}
+
+func TestAmountText_RefusesFloatsThatLostDigits(t *testing.T) {
+	s, err := amountText(0.1)
+	require.NoError(t, err)
+	require.Equal(t, "0.1", s)
+	s, err = amountText(uint64(12345678901234567890))
+	require.NoError(t, err)
+	require.Equal(t, "12345678901234567890", s)
+	_, err = amountText(1234567890123.456789)
+	require.ErrorContains(t, err, "more than 15 significant digits")
+	_, err = amountText(true)
+	require.ErrorContains(t, err, "wrong type")
+}
+
+func TestYAMLDecimal(t *testing.T) {
+	tests := []struct {
+		in, want string
+		ok       bool
+	}{
+		{"0.1", "0.1", true},
+		{"99.50", "99.50", true},
+		{"+5", "5", true},
+		{"-2.5", "-2.5", true},
+		{".5", "0.5", true},
+		{"5.", "5", true},
+		{"007.5", "7.5", true},
+		{"1e3", "1000", true},
+		{"1.25E+2", "125", true},
+		{"1.5e-3", "0.0015", true},
+		{"12345e-2", "123.45", true},
+		{"1_000_000.5", "1000000.5", true},
+		{"123456789012345678901234", "123456789012345678901234", true},
+		{".inf", "", false},
+		{".nan", "", false},
+		{"1e400", "", false},
+		{"0x1p3", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, ok := yamlDecimal(tc.in)
+			require.Equal(t, tc.ok, ok)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestMinAmount_For(t *testing.T) {
+	perCurrency := MinAmount{PerCurrency: map[string]Decimal{"THB": "100000", "JPY": "1000000"}}
+	withStar := MinAmount{PerCurrency: map[string]Decimal{"THB": "100000", "*": "500"}}
+	tests := []struct {
+		name     string
+		m        MinAmount
+		currency string
+		want     Decimal
+		wantOK   bool
+	}{
+		{"unset", MinAmount{}, "THB", "", false},
+		{"empty map", MinAmount{PerCurrency: map[string]Decimal{}}, "THB", "", false},
+		{"one amount for every currency", MinAmount{All: "1000"}, "USD", "1000", true},
+		{"one amount, event without currency", MinAmount{All: "1000"}, "", "1000", true},
+		{"listed", perCurrency, "JPY", "1000000", true},
+		{"listed, lower-case code", perCurrency, "thb", "100000", true},
+		{"not listed, no star: no minimum", perCurrency, "USD", "", false},
+		{"not listed, star", withStar, "USD", "500", true},
+		{"listed wins over star", withStar, "THB", "100000", true},
+		{"event without currency takes star", withStar, "", "500", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.m.For(tc.currency)
+			require.Equal(t, tc.wantOK, ok)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestMinAmount_IsZeroAndJSON(t *testing.T) {
+	tests := []struct {
+		m        MinAmount
+		zero     bool
+		wantJSON string
+	}{
+		{MinAmount{}, true, `""`},
+		{MinAmount{PerCurrency: map[string]Decimal{}}, true, `{}`},
+		{MinAmount{All: "0"}, false, `"0"`},
+		{MinAmount{All: "99.50"}, false, `"99.50"`},
+		{MinAmount{PerCurrency: map[string]Decimal{"THB": "100000", "*": "1"}}, false, `{"*":"1","THB":"100000"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.wantJSON, func(t *testing.T) {
+			require.Equal(t, tc.zero, tc.m.IsZero())
+			b, err := json.Marshal(tc.m)
+			require.NoError(t, err)
+			require.JSONEq(t, tc.wantJSON, string(b))
+		})
+	}
+}
+
+func TestParse_RobotKeywordsAndProxy(t *testing.T) {
+	robot := "webhook: https://oapi.dingtalk.com/robot/send?access_token=abc\n    keywords: [\" 到账 \", bankbot]\n    proxy: socks5://user:hunter2@proxy.internal:1080"
+	cfg, err := parse(t, strings.Replace(base(""), "type: console", robot, 1), nil)
+	require.NoError(t, err)
+	r := cfg.Robots["preview"]
+	require.Equal(t, []string{"到账", "bankbot"}, r.Keywords, "keywords are trimmed")
+	require.Equal(t, "socks5://user:hunter2@proxy.internal:1080", r.Proxy.Reveal())
+	require.NotContains(t, fmt.Sprintf("%+v", r), "hunter2", "the proxy is a Secret")
+	require.NotContains(t, strings.Join(cfg.Warnings(time.Now()), "\n"), "robots.preview.secret",
+		"a robot with keywords has DingTalk security without a signing secret")
+
+	for _, proxy := range []string{"http://proxy.internal:3128", "https://proxy.internal", "socks5://10.0.0.1:1080", "${PROXY}"} {
+		cfg, err := parse(t, strings.Replace(base(""), "type: console", "type: console\n    proxy: "+proxy, 1),
+			map[string]string{"PROXY": "http://u:p@proxy:8080"})
+		require.NoError(t, err, proxy)
+		require.NotEmpty(t, cfg.Robots["preview"].Proxy)
+	}
+}
+
+func TestParse_ProxyProblemsHideCredentials(t *testing.T) {
+	tests := []struct {
+		proxy string
+		want  string
+	}{
+		{"ftp://alice:hunter2@proxy.internal:21", "robots.preview.proxy: the scheme must be http, https or socks5"},
+		{"alice:hunter2@proxy.internal:3128", "robots.preview.proxy: the scheme must be http, https or socks5"},
+		{"http://alice:hunter2@[::1", "robots.preview.proxy: not a URL"},
+		{"hunter2:x@proxy.internal", "robots.preview.proxy: the scheme must be http, https or socks5"},
+		{"http://alice:hunter2@", "robots.preview.proxy: has no host"},
+		{"http://alice:hunter2@proxy.internal:3128/%zz", "robots.preview.proxy: not a URL"},
+		{"proxy.internal:3128", "robots.preview.proxy: the scheme must be http, https or socks5"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.proxy, func(t *testing.T) {
+			_, err := parse(t, strings.Replace(base(""), "type: console", "type: console\n    proxy: \""+tc.proxy+"\"", 1), nil)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "hunter2")
+			require.NotContains(t, err.Error(), "alice")
+		})
+	}
+}
+
+func TestParse_OpsRoute(t *testing.T) {
+	cfg, err := parse(t, base(""), nil)
+	require.NoError(t, err)
+	require.Nil(t, cfg.OpsRoute())
+
+	cfg, err = parse(t, base("  - name: ops\n    robot: preview\n    kinds: []\n    mention:\n      all: true\n"), nil)
+	require.NoError(t, err)
+	require.NotNil(t, cfg.OpsRoute())
+	require.Same(t, cfg.Routes[1], cfg.OpsRoute())
+	require.True(t, cfg.OpsRoute().IsOps())
+	require.False(t, cfg.Routes[0].IsOps())
+	require.True(t, cfg.OpsRoute().Mention.All)
+}
+
+func TestParse_MentionAll(t *testing.T) {
+	cfg, err := parse(t, base("  - name: big\n    robot: preview\n    mention:\n      all: true\n      min_amount: {THB: 1000000}\n"), nil)
+	require.NoError(t, err)
+	m := cfg.Routes[1].Mention
+	require.True(t, m.All, "mention.all is DingTalk's isAtAll")
+	require.False(t, m.OnFailure)
+	require.Empty(t, m.Mobiles)
+	require.False(t, cfg.Routes[0].Mention.All, "all defaults to false")
 }
 
 func TestWarnings_KeyExpiry(t *testing.T) {
@@ -239,6 +522,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(base("")))
 	f.Add([]byte("sources: [\n"))
 	f.Add([]byte("server:\n  listen: 1\nroutes: {a: 1}\n"))
+	f.Add([]byte(base("  - <<: {name: x}\n    robot: preview\n    min_amount: {THB: 1e3, \"*\": .5, thb: 2}\n    mention: {all: true, min_amount: 0.1}\n")))
 	f.Add([]byte(base("schedules:\n  - {name: a, cron: '* * * * *', job: summary, robot: preview}\n")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		cfg, err := Parse(b, t.TempDir(), env(nil))

@@ -66,6 +66,7 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	settings := v.AllSettings()
 
 	var ps problems
+	exactAmounts(raw, settings, &ps)
 	expanded := expand("", settings, env, &ps).(map[string]any)
 	unknownKeys("", expanded, reflect.TypeOf(Config{}), &ps)
 	if err := ps.err(); err != nil {
@@ -76,7 +77,7 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		Result:     cfg,
 		TagName:    "mapstructure",
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, numberToDecimal, mapstructure.StringToTimeDurationHookFunc()),
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, numberToDecimal, minAmountHook, mapstructure.StringToTimeDurationHookFunc()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config decoder: %w", err)
@@ -146,6 +147,9 @@ func expand(path string, v any, env LookupEnv, ps *problems) any {
 func unknownKeys(path string, raw any, t reflect.Type, ps *problems) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == minAmountType {
+		return // an amount or a map of currency codes; minAmountHook decodes it
 	}
 	switch t.Kind() {
 	case reflect.Struct:
@@ -247,27 +251,6 @@ func timeToString(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-// numberToDecimal keeps amounts written as YAML numbers as text: integers
-// print as themselves and floats in their shortest round-tripping form
-// ("99.5"), which routing compares exactly. A YAML float has float64's
-// precision (about 15 digits): quote larger amounts with decimals.
-func numberToDecimal(from, to reflect.Type, data any) (any, error) {
-	if to != reflect.TypeOf(Decimal("")) {
-		return data, nil
-	}
-	switch n := data.(type) {
-	case int:
-		return strconv.Itoa(n), nil
-	case int64:
-		return strconv.FormatInt(n, 10), nil
-	case uint64:
-		return strconv.FormatUint(n, 10), nil
-	case float64:
-		return strconv.FormatFloat(n, 'f', -1, 64), nil
-	}
-	return data, nil
-}
-
 var decodeName = regexp.MustCompile(`\[([^\]]*)\]`)
 
 // decodeProblems turns mapstructure's errors into key-path problems.
@@ -280,8 +263,16 @@ func decodeProblems(err error, ps *problems) {
 			}
 			return
 		}
-		var de *mapstructure.DecodeError
-		if errors.As(e, &de) {
+		// mapstructure wraps the joined errors of every field in one
+		// fmt.Errorf: look through single wrappers so that each is reported.
+		de, ok := e.(*mapstructure.DecodeError)
+		if !ok {
+			if inner := errors.Unwrap(e); inner != nil {
+				walk(inner)
+				return
+			}
+		}
+		if ok {
 			// mapstructure writes map keys as name[key]; slices as name[0].
 			path := decodeName.ReplaceAllStringFunc(de.Name(), func(m string) string {
 				inner := m[1 : len(m)-1]
@@ -290,6 +281,12 @@ func decodeProblems(err error, ps *problems) {
 				}
 				return "." + inner
 			})
+			if subs := subkeyErrors(de.Unwrap()); len(subs) > 0 {
+				for _, sub := range subs {
+					ps.add(join(path, sub.key), "%s", describeDecode(sub.err))
+				}
+				return
+			}
 			ps.add(path, "%s", describeDecode(de.Unwrap()))
 			return
 		}

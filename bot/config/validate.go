@@ -70,6 +70,9 @@ func (c *Config) applyDefaults(baseDir string) {
 			r.RatePerMinute = DefaultRatePerMinute
 		}
 		r.Timeout = orDur(r.Timeout, DefaultRobotTimeout)
+		for i, k := range r.Keywords {
+			r.Keywords[i] = strings.TrimSpace(k)
+		}
 		if r.Type == "app" {
 			r.APIBase = or(r.APIBase, DefaultAppAPIBase)
 		}
@@ -309,6 +312,17 @@ func (c *Config) validateRobot(ps *problems, name string, r *Robot) {
 	default:
 		ps.add(join(p, "type"), "must be custom, app or console (got %q)", r.Type)
 	}
+	if len(r.Keywords) > maxKeywords {
+		ps.add(join(p, "keywords"), "at most %d keywords: DingTalk's keyword security allows %d (got %d)", maxKeywords, maxKeywords, len(r.Keywords))
+	}
+	for i, k := range r.Keywords {
+		if k == "" {
+			ps.add(index(join(p, "keywords"), i), "empty keyword: every message must contain one of the robot's keywords as set in DingTalk")
+		}
+	}
+	if r.Proxy != "" {
+		checkProxy(ps, join(p, "proxy"), r.Proxy.Reveal())
+	}
 	if r.RatePerMinute < 1 || r.RatePerMinute > 20 {
 		ps.add(join(p, "rate_per_minute"), "must be 1..20: DingTalk blocks a robot for 10 minutes above 20 messages a minute (got %d)", r.RatePerMinute)
 	}
@@ -316,6 +330,24 @@ func (c *Config) validateRobot(ps *problems, name string, r *Robot) {
 		ps.add(join(p, "timeout"), "must be positive")
 	} else if r.Type != "console" && 2*r.Timeout > c.Delivery.Lease {
 		ps.add(join(p, "timeout"), "must be at most half of delivery.lease (%s), so a send always ends inside its lease", c.Delivery.Lease)
+	}
+}
+
+// maxKeywords is how many keywords DingTalk's keyword security takes.
+const maxKeywords = 10
+
+// checkProxy checks an outbound proxy URL. Its problems never quote the URL
+// or any part of it: it may carry a user name and password.
+func checkProxy(ps *problems, path, raw string) {
+	const example = "e.g. http://proxy.internal:3128 or socks5://user:pass@proxy.internal:1080"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		ps.add(path, "not a URL (%s)", example)
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5":
+		ps.add(path, "the scheme must be http, https or socks5 (%s)", example)
+	case u.Hostname() == "":
+		ps.add(path, "has no host (%s)", example)
 	}
 }
 
@@ -355,8 +387,23 @@ func (c *Config) validateRoute(ps *problems, p string, rt *Route, names map[stri
 			ps.add(index(join(p, "kinds"), i), "unknown kind %q (kinds: %s)", k, kindList())
 		}
 	}
-	checkDecimal(ps, join(p, "min_amount"), rt.MinAmount)
-	checkDecimal(ps, join(p, "mention.min_amount"), rt.Mention.MinAmount)
+	checkMinAmount(ps, join(p, "min_amount"), rt.MinAmount)
+	checkMinAmount(ps, join(p, "mention.min_amount"), rt.Mention.MinAmount)
+	if rt.IsOps() {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{
+			{"sources", len(rt.Sources) > 0},
+			{"kinds", len(rt.Kinds) > 0},
+			{"min_amount", rt.MinAmount.set()},
+			{"mention.min_amount", rt.Mention.MinAmount.set()},
+		} {
+			if k.set {
+				ps.add(join(p, k.key), "the ops route takes bankbot's own alerts only; remove %s", k.key)
+			}
+		}
+	}
 	if rt.Robot == "" {
 		ps.add(join(p, "robot"), "required")
 	} else if _, ok := c.Robots[rt.Robot]; !ok {
@@ -368,6 +415,32 @@ func (c *Config) validateRoute(ps *problems, p string, rt *Route, names map[stri
 }
 
 var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// currencyRE is the form of an ISO 4217 alphabetic code.
+var currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+
+// checkMinAmount checks a single amount, or each code and amount of a
+// per-currency map (at path.THB, path.*).
+func checkMinAmount(ps *problems, path string, m MinAmount) {
+	checkDecimal(ps, path, m.All)
+	for _, code := range sortedCurrencies(m.PerCurrency) {
+		p := join(path, code)
+		switch {
+		case code == AnyCurrency:
+		case !currencyRE.MatchString(code):
+			ps.add(p, "not an ISO 4217 currency code (three letters such as THB) or %q for every currency not listed", AnyCurrency)
+		default:
+			if _, err := bankhooks.NormalizeCurrency(code); err != nil {
+				ps.add(p, "unknown ISO 4217 currency code %q", code)
+			}
+		}
+		if d := m.PerCurrency[code]; d == "" {
+			ps.add(p, "no amount: give a non-negative decimal amount in major units (e.g. 1000 or 99.50)")
+		} else {
+			checkDecimal(ps, p, d)
+		}
+	}
+}
 
 func checkDecimal(ps *problems, path string, d Decimal) {
 	if d != "" && !decimalRE.MatchString(string(d)) {
@@ -452,7 +525,7 @@ func (c *Config) Warnings(now time.Time) []string {
 		}
 	}
 	for _, name := range sortedKeysOf(c.Robots) {
-		if r := c.Robots[name]; r.Type == "custom" && r.Secret == "" {
+		if r := c.Robots[name]; r.Type == "custom" && r.Secret == "" && len(r.Keywords) == 0 {
 			ws = append(ws, fmt.Sprintf("robots.%s.secret: not set; DingTalk then needs a keyword or IP allowlist on the robot", name))
 		}
 	}

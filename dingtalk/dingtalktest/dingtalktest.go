@@ -13,10 +13,16 @@
 //   - Content-Type not application/json → 43004; body not JSON → 40035;
 //     unknown msgtype → 400105; body over MaxBody → 460101;
 //   - more than RatePerMinute accepted messages in a sliding 60 s window →
-//     410100, and every request for the next 10 minutes gets 410100 too.
+//     410100, and every request for the next 10 minutes gets 410100 too
+//     (both counted on each request's arrival time, taken before its body is
+//     read).
+//
+// The size limit counts the raw request body bytes, as sent on the wire.
 //
 // It can also be taken down (HTTP 503 or a dropped connection) and scripted
-// with canned responses. It does not import package dingtalk.
+// with canned responses. It records every request's arrival time and answer,
+// so that tests can prove the rate limit was never tripped (MaxInWindow,
+// MaxRequestsInWindow, Count). It does not import package dingtalk.
 //
 // For end-to-end tests of the real binary, the test process hosts the fake
 // (Start, or New in a test) and hands its address to the binary through
@@ -33,6 +39,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,10 +117,10 @@ type Received struct {
 	AtMobiles []string
 	AtUserIDs []string
 	AtAll     bool
-	UUID      string // msgUuid
-	Timestamp int64  // signed timestamp (ms); 0 without signing
-	Raw       []byte // the request body
-	At        time.Time
+	UUID      string    // msgUuid
+	Timestamp int64     // signed timestamp (ms); 0 without signing
+	Raw       []byte    // the request body
+	At        time.Time // arrival time, by Options.Now
 }
 
 // Answer is the server's answer to one request (scripted, rejected or
@@ -123,6 +130,7 @@ type Answer struct {
 	ErrCode    int
 	ErrMsg     string
 	Scripted   bool
+	At         time.Time // arrival time of the request, by Options.Now
 }
 
 // Server is a fake DingTalk custom robot on an httptest server. All methods
@@ -141,6 +149,9 @@ type Server struct {
 	messages     []Received
 	answers      []Answer
 	window       []time.Time
+	arrivals     []time.Time // of every request
+	limited      []time.Time // of every request the rate limit accepted or refused
+	codes        map[int]int // answers written as {"errcode":N}, by N
 	blockedUntil time.Time
 	changed      chan struct{} // closed and replaced when a message is accepted
 }
@@ -173,6 +184,7 @@ func Start(opts Options) *Server {
 		closed:   make(chan struct{}),
 		downMode: opts.DownMode,
 		changed:  make(chan struct{}),
+		codes:    make(map[int]int),
 	}
 	s.srv = httptest.NewServer(s.Handler())
 	return s
@@ -294,6 +306,74 @@ func (s *Server) Requests() int {
 	return s.requests
 }
 
+// Arrivals returns the arrival time, by Options.Now, of every request that
+// reached the server (scripted, down, refused or accepted), in arrival order.
+// The arrival time is taken when the request's headers are in, before its
+// body is read, and it is the time every check of that request uses.
+func (s *Server) Arrivals() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.arrivals...)
+}
+
+// Count returns how many answers carried errcode: the answers the server
+// wrote as {"errcode":errcode,…}, scripted ones included. Count(0) counts
+// accepted messages and scripted successes; HTTP errors without an errcode
+// (503, 404), dropped connections and scripted Body answers are not counted.
+func (s *Server) Count(errcode int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codes[errcode]
+}
+
+// MaxInWindow returns the largest number of accepted messages whose arrival
+// times lie in one window of length d, over every position of a sliding
+// window: a window holds the arrivals t with start <= t < start+d, so two
+// arrivals exactly d apart are never in the same window, as in the fake's
+// own rate limit. It is exact (not bucketed) and independent of the order in
+// which the messages were recorded. MaxInWindow(time.Minute) <= 20 means
+// DingTalk's rate limit of 20 messages a minute was never exceeded. It
+// returns 0 when d <= 0.
+func (s *Server) MaxInWindow(d time.Duration) int {
+	s.mu.Lock()
+	times := make([]time.Time, len(s.messages))
+	for i, m := range s.messages {
+		times[i] = m.At
+	}
+	s.mu.Unlock()
+	return maxInWindow(times, d)
+}
+
+// MaxRequestsInWindow is MaxInWindow over every request that reached the
+// rate-limit check: the accepted messages and the requests refused with
+// 410100 by the fake's rate limit (over the rate, or during the 10-minute
+// block). Requests refused for another reason (token, sign, keyword, size,
+// body), scripted answers and requests to a down server are not counted.
+func (s *Server) MaxRequestsInWindow(d time.Duration) int {
+	s.mu.Lock()
+	times := append([]time.Time(nil), s.limited...)
+	s.mu.Unlock()
+	return maxInWindow(times, d)
+}
+
+// maxInWindow returns the largest number of times t with
+// start <= t < start+d for any start. It sorts times in place.
+func maxInWindow(times []time.Time, d time.Duration) int {
+	if d <= 0 {
+		return 0
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	best, lo := 0, 0
+	for hi, t := range times {
+		// The best window ending with times[hi] starts just after t-d.
+		for !times[lo].After(t.Add(-d)) {
+			lo++
+		}
+		best = max(best, hi-lo+1)
+	}
+	return best
+}
+
 // BlockedUntil returns the end of the current rate-limit block (zero when
 // the robot was never blocked).
 func (s *Server) BlockedUntil() time.Time {
@@ -307,7 +387,9 @@ func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
+	at := s.opts.Now() // the arrival time, before the body is read
 	s.requests++
+	s.arrivals = append(s.arrivals, at)
 	down, mode := s.down, s.downMode
 	var scripted *Response
 	if !down && len(s.script) > 0 {
@@ -318,32 +400,32 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case down && mode == DownHangup:
-		s.record(Answer{})
+		s.record(Answer{At: at})
 		s.hangup(w)
 	case down:
-		s.reply(w, Answer{HTTPStatus: http.StatusServiceUnavailable}, "service unavailable")
+		s.reply(w, Answer{At: at, HTTPStatus: http.StatusServiceUnavailable}, "service unavailable")
 	case scripted != nil:
-		s.playScript(w, r, *scripted)
+		s.playScript(w, r, at, *scripted)
 	default:
-		s.handle(w, r)
+		s.handle(w, r, at)
 	}
 }
 
-func (s *Server) playScript(w http.ResponseWriter, r *http.Request, sr Response) {
+func (s *Server) playScript(w http.ResponseWriter, r *http.Request, at time.Time, sr Response) {
 	if sr.Stall {
 		select {
 		case <-r.Context().Done():
 		case <-s.closed:
 		}
-		s.record(Answer{Scripted: true})
+		s.record(Answer{At: at, Scripted: true})
 		return
 	}
 	if sr.Hangup {
-		s.record(Answer{Scripted: true})
+		s.record(Answer{At: at, Scripted: true})
 		s.hangup(w)
 		return
 	}
-	a := Answer{HTTPStatus: sr.Status, ErrCode: sr.ErrCode, ErrMsg: sr.ErrMsg, Scripted: true}
+	a := Answer{At: at, HTTPStatus: sr.Status, ErrCode: sr.ErrCode, ErrMsg: sr.ErrMsg, Scripted: true}
 	if a.HTTPStatus == 0 {
 		a.HTTPStatus = http.StatusOK
 	}
@@ -354,27 +436,30 @@ func (s *Server) playScript(w http.ResponseWriter, r *http.Request, sr Response)
 }
 
 // handle runs the real checks on one request.
-func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, at time.Time) {
 	if r.URL.Path != SendPath {
-		s.reply(w, Answer{HTTPStatus: http.StatusNotFound}, "404 page not found")
+		s.reply(w, Answer{At: at, HTTPStatus: http.StatusNotFound}, "404 page not found")
 		return
 	}
 	if r.Method != http.MethodPost {
-		s.reply(w, Answer{HTTPStatus: http.StatusMethodNotAllowed}, "method not allowed")
+		s.reply(w, Answer{At: at, HTTPStatus: http.StatusMethodNotAllowed}, "method not allowed")
 		return
 	}
-	now := s.opts.Now()
+	now := at // every check, the rate limit included, uses the arrival time
 	q := r.URL.Query()
 	ts, code, msg := s.checkAuth(q, now)
 	if code != 0 {
-		s.reject(w, code, msg)
+		s.reject(w, at, code, msg)
 		return
 	}
 	s.mu.Lock()
 	blocked := now.Before(s.blockedUntil)
+	if blocked {
+		s.limited = append(s.limited, now)
+	}
 	s.mu.Unlock()
 	if blocked {
-		s.reject(w, 410100, errMsg(410100))
+		s.reject(w, at, 410100, errMsg(410100))
 		return
 	}
 	limit := int64(s.opts.MaxBody)
@@ -383,32 +468,32 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		s.reply(w, Answer{HTTPStatus: http.StatusBadRequest}, "bad request")
+		s.reply(w, Answer{At: at, HTTPStatus: http.StatusBadRequest}, "bad request")
 		return
 	}
 	if len(raw) > s.opts.MaxBody {
-		s.reject(w, 460101, fmt.Sprintf("message too long, exceed %d bytes", s.opts.MaxBody))
+		s.reject(w, at, 460101, fmt.Sprintf("message too long, exceed %d bytes", s.opts.MaxBody))
 		return
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		s.reject(w, 43004, errMsg(43004))
+		s.reject(w, at, 43004, errMsg(43004))
 		return
 	}
 	rec, code, msg := decode(raw)
 	if code != 0 {
-		s.reject(w, code, msg)
+		s.reject(w, at, code, msg)
 		return
 	}
 	if len(s.opts.Keywords) > 0 && !containsAny(rec.Title+"\n"+rec.Text, s.opts.Keywords) {
-		s.reject(w, 310000, "keywords not in content")
+		s.reject(w, at, 310000, "keywords not in content")
 		return
 	}
-	rec.Timestamp, rec.At = ts, now
+	rec.Timestamp, rec.At = ts, at
 	if code := s.admit(rec, now); code != 0 {
-		s.reject(w, code, errMsg(code))
+		s.reject(w, at, code, errMsg(code))
 		return
 	}
-	s.reply(w, Answer{HTTPStatus: http.StatusOK, ErrMsg: "ok"}, "")
+	s.reply(w, Answer{At: at, HTTPStatus: http.StatusOK, ErrMsg: "ok"}, "")
 }
 
 // checkAuth checks access_token, timestamp and sign. It returns the signed
@@ -444,11 +529,16 @@ func (s *Server) checkAuth(q map[string][]string, now time.Time) (ts int64, code
 	return ts, 0, ""
 }
 
-// admit applies the sliding-window rate limit and records rec. It returns
-// 410100 when rec is one message too many (and starts the block).
+// admit applies the rate limit and records rec. It returns 410100 when rec is
+// one message too many in the sliding window (and starts the block), or when
+// a concurrent request started a block since handle checked for one.
 func (s *Server) admit(rec Received, now time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.limited = append(s.limited, now)
+	if now.Before(s.blockedUntil) {
+		return 410100
+	}
 	if s.opts.RatePerMinute > 0 {
 		cutoff := now.Add(-time.Minute)
 		kept := s.window[:0]
@@ -471,8 +561,8 @@ func (s *Server) admit(rec Received, now time.Time) int {
 	return 0
 }
 
-func (s *Server) reject(w http.ResponseWriter, code int, msg string) {
-	s.reply(w, Answer{HTTPStatus: http.StatusOK, ErrCode: code, ErrMsg: msg}, "")
+func (s *Server) reject(w http.ResponseWriter, at time.Time, code int, msg string) {
+	s.reply(w, Answer{At: at, HTTPStatus: http.StatusOK, ErrCode: code, ErrMsg: msg}, "")
 }
 
 // reply writes a and records it. A non-empty body replaces the JSON
@@ -481,6 +571,12 @@ func (s *Server) reject(w http.ResponseWriter, code int, msg string) {
 func (s *Server) reply(w http.ResponseWriter, a Answer, body string) {
 	s.record(a)
 	if body == "" && (a.HTTPStatus == http.StatusOK || a.ErrCode != 0) {
+		s.mu.Lock()
+		if s.codes == nil {
+			s.codes = make(map[int]int)
+		}
+		s.codes[a.ErrCode]++
+		s.mu.Unlock()
 		b, _ := json.Marshal(struct {
 			ErrCode int    `json:"errcode"`
 			ErrMsg  string `json:"errmsg"`

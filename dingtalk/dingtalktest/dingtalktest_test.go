@@ -3,11 +3,13 @@ package dingtalktest
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -348,4 +350,183 @@ func FuzzCheckAuth(f *testing.F) {
 			require.Equal(t, vecTS, gotTS)
 		}
 	})
+}
+
+func TestMaxInWindow(t *testing.T) {
+	at := func(offsets ...time.Duration) []time.Time {
+		out := make([]time.Time, len(offsets))
+		for i, o := range offsets {
+			out[i] = time.Unix(1_700_000_000, 0).Add(o)
+		}
+		return out
+	}
+	s := time.Second
+	spread := at(0, 10*s, 59*s, 60*s, 61*s, 130*s)
+	tests := []struct {
+		name  string
+		times []time.Time
+		d     time.Duration
+		want  int
+	}{
+		{name: "none", times: nil, d: time.Minute, want: 0},
+		{name: "one", times: at(0), d: time.Minute, want: 1},
+		{name: "zero window", times: spread, d: 0, want: 0},
+		{name: "negative window", times: spread, d: -time.Minute, want: 0},
+		{name: "a minute: 10s, 59s, 60s, 61s", times: spread, d: time.Minute, want: 4},
+		{name: "exactly d apart are not together", times: spread, d: time.Second, want: 1},
+		{name: "59s..61s is 2s: two fit in 2s", times: spread, d: 2 * s, want: 2},
+		{name: "three fit in 2s+1ns", times: spread, d: 2*s + 1, want: 3},
+		{name: "everything in 10 minutes", times: spread, d: 10 * time.Minute, want: 6},
+		{name: "0 and 60s are not in one minute", times: at(0, 60*s), d: time.Minute, want: 1},
+		{name: "0 and 60s-1ns are", times: at(0, 60*s-1), d: time.Minute, want: 2},
+		{name: "same instant", times: at(5*s, 5*s, 5*s), d: time.Nanosecond, want: 3},
+		{name: "order does not matter", times: at(120*s, 0, 30*s, 100*s, 119*s), d: time.Minute, want: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, maxInWindow(tc.times, tc.d))
+		})
+	}
+}
+
+func TestServer_WindowsAndCounts(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC))
+	t0 := clock.Now()
+	s := New(t, Options{Now: clock.Now, RatePerMinute: 2})
+
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("1")).errcode)
+	clock.Advance(time.Second)
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("2")).errcode)
+	clock.Advance(time.Second)
+	require.Equal(t, 410100, post(t, s.URL(), jsonType, textBody("3 over the rate")).errcode)
+	clock.Advance(time.Second)
+	require.Equal(t, 410100, post(t, s.URL(), jsonType, textBody("4 blocked")).errcode)
+	// Refused for other reasons: not counted by MaxRequestsInWindow.
+	require.Equal(t, 400101, post(t, strings.Replace(s.URL(), s.Token(), "nope", 1), jsonType, textBody("5")).errcode)
+	s.Script(Response{ErrCode: 130101}, Response{Status: http.StatusBadGateway})
+	require.Equal(t, 130101, post(t, s.URL(), jsonType, textBody("6")).errcode)
+	require.Equal(t, http.StatusBadGateway, post(t, s.URL(), jsonType, textBody("7")).status)
+	s.SetDown(true)
+	require.Equal(t, http.StatusServiceUnavailable, post(t, s.URL(), jsonType, textBody("8")).status)
+	s.SetDown(false)
+	clock.Advance(RatePenalty)
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("9 after the block")).errcode)
+
+	require.Equal(t, 2, s.MaxInWindow(time.Minute))
+	require.Equal(t, 4, s.MaxRequestsInWindow(time.Minute), "accepted and refused by the rate limit")
+	require.Equal(t, 1, s.MaxRequestsInWindow(time.Second))
+	require.Equal(t, 3, s.MaxInWindow(11*time.Minute))
+	require.Equal(t, 5, s.MaxRequestsInWindow(11*time.Minute))
+
+	tests := []struct {
+		errcode int
+		want    int
+	}{
+		{0, 3}, {410100, 2}, {400101, 1}, {130101, 1}, {460101, 0},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, s.Count(tc.errcode), "Count(%d)", tc.errcode)
+	}
+
+	want := []time.Duration{0, 1, 2, 3, 3, 3, 3, 3, 603}
+	arrivals := s.Arrivals()
+	require.Len(t, arrivals, len(want), "every request, down and scripted ones too")
+	answers := s.Answers()
+	for i, w := range want {
+		at := t0.Add(w * time.Second)
+		require.True(t, at.Equal(arrivals[i]), "arrival %d", i)
+		require.True(t, at.Equal(answers[i].At), "answer %d", i)
+	}
+	msgs := s.Messages()
+	require.True(t, t0.Equal(msgs[0].At))
+	require.True(t, t0.Add(603*time.Second).Equal(msgs[2].At))
+}
+
+// TestServer_RateLimitOnArrivalTime holds a request's body back while the
+// clock moves past the window: the request is still judged by the time it
+// arrived.
+func TestServer_RateLimitOnArrivalTime(t *testing.T) {
+	clock := NewClock(time.Date(2026, 1, 2, 9, 0, 0, 0, time.UTC))
+	t0 := clock.Now()
+	s := New(t, Options{Now: clock.Now, RatePerMinute: 1})
+	require.Zero(t, post(t, s.URL(), jsonType, textBody("first")).errcode)
+
+	clock.Advance(30 * time.Second)
+	pr, pw := io.Pipe()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, s.URL(), pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", jsonType)
+	done := make(chan answer, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- answer{}
+			return
+		}
+		defer resp.Body.Close()
+		var out struct{ ErrCode int }
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		done <- answer{status: resp.StatusCode, errcode: out.ErrCode}
+	}()
+	for len(s.Arrivals()) < 2 { // the headers are in, the body is not
+		time.Sleep(time.Millisecond)
+	}
+	clock.Advance(time.Minute) // 90 s after the first message when the body ends
+	_, err = io.WriteString(pw, textBody("second"))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	got := <-done
+	require.Equal(t, 410100, got.errcode, "30 s after the first message on arrival")
+	require.Equal(t, t0.Add(30*time.Second).Add(RatePenalty), s.BlockedUntil(), "the block runs from the arrival")
+	require.True(t, t0.Add(30*time.Second).Equal(s.Answers()[1].At))
+}
+
+// TestServer_ConcurrentRequestsNeverExceedTheRate: requests racing past the
+// block check are refused once a block has started.
+func TestServer_ConcurrentRequestsNeverExceedTheRate(t *testing.T) {
+	s := New(t, Options{RatePerMinute: 5})
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() { post(t, s.URL(), jsonType, textBody(strconv.Itoa(i))) })
+	}
+	wg.Wait()
+	require.Equal(t, 5, len(s.Messages()), "accepted")
+	require.Equal(t, 5, s.MaxInWindow(time.Minute))
+	require.Equal(t, 40, s.MaxRequestsInWindow(time.Minute))
+	require.Equal(t, 35, s.Count(410100))
+	require.Equal(t, 5, s.Count(0))
+}
+
+// TestServer_SizeCountsRawBytes: the limit counts the bytes on the wire, not
+// characters and not the decoded content.
+func TestServer_SizeCountsRawBytes(t *testing.T) {
+	// sized returns a text body of exactly n bytes whose content is made of
+	// unit, topped up with ASCII.
+	sized := func(n int, unit string) string {
+		gap := n - len(textBody(""))
+		return textBody(strings.Repeat(unit, gap/len(unit)) + strings.Repeat("x", gap%len(unit)))
+	}
+	escaped := `{"msgtype":"text","text":{"content":"` + strings.Repeat(`\u6536`, 3400) + `"}}`
+	tests := []struct {
+		name    string
+		body    string
+		errcode int
+	}{
+		{name: "chinese at exactly 20000 bytes", body: sized(20000, "收")},
+		{name: "chinese at 20001 bytes", body: sized(20001, "收"), errcode: 460101},
+		{name: "thai at exactly 20000 bytes", body: sized(20000, "ได้")},
+		{name: "thai at 20001 bytes", body: sized(20001, "ได้"), errcode: 460101},
+		{name: "escapes count as sent, not decoded", body: escaped, errcode: 460101},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(t, Options{})
+			require.Equal(t, tc.errcode, post(t, s.URL(), jsonType, tc.body).errcode)
+		})
+	}
+	var w struct{ Text struct{ Content string } }
+	require.NoError(t, json.Unmarshal([]byte(escaped), &w))
+	require.Less(t, len(w.Text.Content)+len(textBody("")), 20000, "decoded, the escaped body would fit")
+	require.Greater(t, len(escaped), 20000)
+	require.Len(t, sized(20000, "收"), 20000)
 }

@@ -35,6 +35,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertEvent/Duplicate", testInsertDuplicate},
 		{"InsertEvent/ConcurrentDuplicates", testInsertConcurrentDuplicates},
 		{"InsertEvent/ConcurrentDistinct", testInsertConcurrentDistinct},
+		{"InsertEvent/Routed", testInsertRouted},
+		{"InsertEvent/RoutedNoDeliveries", testInsertRoutedNoDeliveries},
+		{"InsertEvent/RoutedDuplicate", testInsertRoutedDuplicate},
+		{"InsertEvent/RoutedValidation", testInsertRoutedValidation},
+		{"InsertEvent/RoutedMany", testInsertRoutedMany},
+		{"InsertEvent/RoutedConcurrent", testInsertRoutedConcurrent},
 		{"Times/MillisecondUTC", testTimeRoundTrip},
 		{"UnroutedEvents/OldestFirst", testUnroutedOldestFirst},
 		{"RouteEvent/CreatesDeliveries", testRouteEvent},
@@ -53,6 +59,23 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Delivery/WrongState", testWrongState},
 		{"RequeueEvent/Replay", testRequeueEvent},
 		{"RerouteEvent/MovesToNewRobot", testRerouteEvent},
+		{"Message/Assign", testAssignMessage},
+		{"Message/Lifecycle", testMessageIDLifecycle},
+		{"Batch/Complete", testCompleteDeliveries},
+		{"Batch/Retry", testRetryDeliveries},
+		{"Batch/DeadLetter", testDeadLetterDeliveries},
+		{"Batch/Release", testReleaseDeliveries},
+		{"Batch/Validation", testBatchValidation},
+		{"Batch/Concurrent", testBatchConcurrent},
+		{"Budget/Windows", testBudgetWindows},
+		{"Budget/Reserve", testReserveSend},
+		{"Budget/StampAndCancel", testSendStamps},
+		{"Budget/Block", testBlockRobot},
+		{"Budget/ConcurrentReservers", testReserveConcurrent},
+		{"Budget/Pruning", testSendPruning},
+		{"Budget/Validation", testBudgetValidation},
+		{"RobotState/CompareAndSet", testRobotState},
+		{"RobotState/Concurrent", testRobotStateConcurrent},
 		{"ListDeliveries", testListDeliveries},
 		{"Stats", testStats},
 		{"OutboxRobots", testOutboxRobots},
@@ -1098,6 +1121,8 @@ func testNotFound(t *testing.T, s store.Store) {
 		{"ReleaseDelivery", func() error { return s.ReleaseDelivery(ctx(t), missing, base()) }},
 		{"DeadLetter", func() error { return s.DeadLetter(ctx(t), missing, a) }},
 		{"RequeueDelivery", func() error { return s.RequeueDelivery(ctx(t), missing, base()) }},
+		{"StampSend", func() error { return s.StampSend(ctx(t), missing, base()) }},
+		{"CancelSend", func() error { return s.CancelSend(ctx(t), missing) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1124,12 +1149,20 @@ func testUnavailableCanceled(t *testing.T, s store.Store) {
 	_, err = s.GetEvent(ctx(t), newEvent(1).ID)
 	require.ErrorIs(t, err, store.ErrNotFound, "nothing was committed")
 	mustInsert(t, s, newEvent(1))
+
+	q := store.BudgetQuery{Robot: "r", Now: base(), Rules: []store.SendRule{{Window: time.Minute, Limit: 20}}}
+	id, _, err := s.ReserveSend(canceled, q, base(), "m")
+	require.ErrorIs(t, err, store.ErrUnavailable, "a reservation that may not have committed is unavailable: the caller sends nothing")
+	require.Zero(t, id)
+	_, err = s.SendBudget(canceled, q)
+	require.ErrorIs(t, err, store.ErrUnavailable)
 }
 
 func testUnavailableAfterClose(t *testing.T, s store.Store) {
 	id := routed(t, s, 1, "r", 1, base())[0]
 	require.NoError(t, s.Close())
 	a := store.Attempt{At: base(), Reason: "ok"}
+	budgetQuery := store.BudgetQuery{Robot: "r", Now: base(), Rules: []store.SendRule{{Window: time.Minute, Limit: 20}}}
 	tests := []struct {
 		name string
 		call func() error
@@ -1153,6 +1186,20 @@ func testUnavailableAfterClose(t *testing.T, s store.Store) {
 		{"Attempts", func() error { _, err := s.Attempts(ctx(t), id); return err }},
 		{"Stats", func() error { _, err := s.Stats(ctx(t)); return err }},
 		{"Ping", func() error { return s.Ping(ctx(t)) }},
+		{"InsertEvent routed", func() error { _, err := s.InsertEvent(ctx(t), routedEvent(3, "r", 1)); return err }},
+		{"AssignMessage", func() error { _, err := s.AssignMessage(ctx(t), []int64{id}, "m"); return err }},
+		{"CompleteDeliveries", func() error { _, err := s.CompleteDeliveries(ctx(t), []int64{id}, a); return err }},
+		{"RetryDeliveries", func() error { _, err := s.RetryDeliveries(ctx(t), []int64{id}, a, base()); return err }},
+		{"DeadLetterDeliveries", func() error { _, err := s.DeadLetterDeliveries(ctx(t), []int64{id}, a); return err }},
+		{"ReleaseDeliveries", func() error { _, err := s.ReleaseDeliveries(ctx(t), []int64{id}, base()); return err }},
+		{"SendBudget", func() error { _, err := s.SendBudget(ctx(t), budgetQuery); return err }},
+		{"ReserveSend", func() error { _, _, err := s.ReserveSend(ctx(t), budgetQuery, base(), "m"); return err }},
+		{"StampSend", func() error { return s.StampSend(ctx(t), 1, base()) }},
+		{"CancelSend", func() error { return s.CancelSend(ctx(t), 1) }},
+		{"BlockRobot", func() error { return s.BlockRobot(ctx(t), "r", base()) }},
+		{"RobotSends", func() error { _, err := s.RobotSends(ctx(t), "r", time.Time{}); return err }},
+		{"SetRobotState", func() error { _, _, err := s.SetRobotState(ctx(t), "r", "paused", "", base()); return err }},
+		{"RobotStates", func() error { _, err := s.RobotStates(ctx(t)); return err }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

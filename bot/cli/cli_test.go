@@ -417,8 +417,8 @@ func TestDeadletters(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		require.Len(t, lines, 2)
-		require.Regexp(t, `^ID\s+EVENT\s+ROBOT\s+ROUTE\s+ATTEMPTS\s+REASON\s+UPDATED\s+LAST ERROR$`, lines[0])
-		require.Regexp(t, regexp.MustCompile(`^`+strconv.FormatInt(ids[0], 10)+`\s+ev_dead1\s+log\s+to-log\s+1\s+permanent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dingtalk: errcode 400102`), lines[1])
+		require.Regexp(t, `^ID\s+EVENT\s+ROBOT\s+ROUTE\s+MESSAGE\s+ATTEMPTS\s+REASON\s+UPDATED\s+LAST ERROR$`, lines[0])
+		require.Regexp(t, regexp.MustCompile(`^`+strconv.FormatInt(ids[0], 10)+`\s+ev_dead1\s+log\s+to-log\s+-\s+1\s+permanent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dingtalk: errcode 400102`), lines[1])
 	})
 
 	t.Run("retry a row that is not dead", func(t *testing.T) {

@@ -152,9 +152,13 @@ func listDead(cmd *cobra.Command, env *Env, g *globals) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEVENT\tROBOT\tROUTE\tATTEMPTS\tREASON\tUPDATED\tLAST ERROR")
+	fmt.Fprintln(tw, "ID\tEVENT\tROBOT\tROUTE\tMESSAGE\tATTEMPTS\tREASON\tUPDATED\tLAST ERROR")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.EventID, d.Robot, d.Route, d.Attempts, d.LastReason,
+		msg := d.MessageID // the DingTalk message (single or digest) it last went out in
+		if msg == "" {
+			msg = "-"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.EventID, d.Robot, d.Route, msg, d.Attempts, d.LastReason,
 			d.UpdatedAt.In(cfg.Location).Format("2006-01-02 15:04:05"), truncate(d.LastError, 80))
 	}
 	return tw.Flush()

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"time"
 
 	"github.com/bankbot/bankbot/store"
@@ -49,4 +50,13 @@ func sendRules(perMinute int) []store.SendRule {
 // budgetQuery asks the store for robot's send budget at now.
 func budgetQuery(r *Robot, now time.Time) store.BudgetQuery {
 	return store.BudgetQuery{Robot: r.Name, Now: now, Rules: sendRules(r.RatePerMinute)}
+}
+
+// ReserveSlot takes one send of robot r's budget in st for a message sent
+// outside the outbox (bankbot dingtalk test), so the server's budget counts
+// it too. slot is 0 when the budget is spent; b.NextAt then says when a
+// send is free again. The caller restamps the slot with StampSend after the
+// answer.
+func ReserveSlot(ctx context.Context, st store.Store, r *Robot, now time.Time) (slot int64, b store.Budget, err error) {
+	return st.ReserveSend(ctx, budgetQuery(r, now), now.Add(r.Timeout), "")
 }

@@ -576,6 +576,19 @@ func TestDingtalkTest(t *testing.T) {
 	r = run(t, path, "", "dingtalk", "test", "nope")
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stderr, `no robot named "nope"`)
+
+	// The test messages took slots of the robot's budget in the store, as
+	// the server's sends do; with the spread rule's 5 in 15.5 s used up, the
+	// next test is refused before it reaches DingTalk.
+	for range 3 {
+		r = run(t, path, "", "dingtalk", "test", "dt")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	}
+	before := dt.Requests()
+	r = run(t, path, "", "dingtalk", "test", "dt")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, "robots.dt: its budget of 20 messages a minute is in use; try again after ")
+	require.Equal(t, before, dt.Requests(), "nothing was sent")
 }
 
 // TestSign_Rotation: during a key rotation sign uses the new key (the one

@@ -262,8 +262,17 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 			}
 			host, _ := os.Hostname()
 			now := time.Now().In(cfg.Location)
+			// The test message counts against DingTalk's 20 a minute like
+			// any other: take a slot of the robot's budget in the store, so
+			// the server neither trips the limit because of it nor lets it
+			// trip the limit. A store this machine cannot open only warns.
+			release, stop := reserveTestSlot(cmd, cfg, r, now)
+			if stop != nil {
+				return stop
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), r.Timeout)
 			defer cancel()
+			defer release()
 			err = r.Sender.Send(ctx, dingtalk.Message{
 				Type:  dingtalk.MsgMarkdown,
 				Title: "bankbot test message",
@@ -297,4 +306,39 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 		},
 	})
 	return c
+}
+
+// reserveTestSlot takes one send of robot r's budget for `dingtalk test`.
+// It returns a function that restamps the slot with the answer's time (and
+// closes the store), or an error when the budget is spent.
+func reserveTestSlot(cmd *cobra.Command, cfg *config.Config, r *bot.Robot, now time.Time) (release func(), stop error) {
+	release = func() {}
+	ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
+	defer cancel()
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: cannot open the store (%v): the test message is not counted in robots.%s's budget of %d a minute\n", err, r.Name, r.RatePerMinute)
+		return release, nil
+	}
+	slot, b, err := bot.ReserveSlot(ctx, st, r, now)
+	if err != nil {
+		_ = st.Close()
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: cannot take a send slot (%v): the test message is not counted in robots.%s's budget\n", err, r.Name)
+		return release, nil
+	}
+	if slot == 0 {
+		_ = st.Close()
+		fmt.Fprintf(cmd.OutOrStdout(), "robots.%s: its budget of %d messages a minute is in use", r.Name, r.RatePerMinute)
+		if !b.BlockedUntil.IsZero() {
+			fmt.Fprintf(cmd.OutOrStdout(), " (DingTalk paused it until %s)", b.BlockedUntil.In(cfg.Location).Format("15:04:05 MST"))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "; try again after %s\n", b.NextAt.In(cfg.Location).Format("15:04:05 MST"))
+		return release, exitError{1}
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = st.StampSend(ctx, slot, time.Now())
+		_ = st.Close()
+	}, nil
 }

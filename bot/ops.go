@@ -127,7 +127,7 @@ func opsText(lang, robot, prev, state, reason string) (title, text string) {
 			head, what = "❗ บอท %s: ส่งการแจ้งเตือนไม่สำเร็จ", "ดูรายการด้วย `bankbot deadletters list` และส่งใหม่ด้วย `bankbot deadletters retry --all`"
 		}
 	default:
-		head, what = "✅ Robot %s delivers again", "It was " + prev + "."
+		head, what = "✅ Robot %s delivers again", "It was "+prev+"."
 		if th {
 			head, what = "✅ บอท %s กลับมาส่งได้ตามปกติ", "สถานะก่อนหน้า: "+prev
 		}

@@ -37,25 +37,25 @@ type DigestOptions struct {
 
 // digestText holds a language's words for digests.
 type digestText struct {
-	title     string // "%d alerts"
-	part      string // "part %d/%d"
-	failed    string // "Failed (%d)"
-	others    string // "Other alerts (%d)"
-	inEvents  string // "%s in %d"
-	ref       string // "ref"
-	why       string // "%d alerts came faster than DingTalk allows (%d messages a minute per robot), so they are listed together."
-	kinds     map[bankhooks.Kind]string
+	title    string // "%d alerts"
+	part     string // "part %d/%d"
+	failed   string // "Failed (%d)"
+	others   string // "Other alerts (%d)"
+	inEvents string // "%s in %d"
+	ref      string // "ref"
+	why      string // "%d alerts came faster than DingTalk allows (%d messages a minute per robot), so they are listed together."
+	kinds    map[bankhooks.Kind]string
 }
 
 var digestWords = map[string]digestText{
 	"en": {
-		title:     "📦 %d alerts",
-		part:      " (part %d/%d)",
-		failed:    "❌ Failed (%d)",
-		others:    "Other alerts (%d)",
-		inEvents:  "%s in %d",
-		ref:       "ref",
-		why:       "> Listed together: alerts came faster than DingTalk allows (%d messages a minute per robot).",
+		title:    "📦 %d alerts",
+		part:     " (part %d/%d)",
+		failed:   "❌ Failed (%d)",
+		others:   "Other alerts (%d)",
+		inEvents: "%s in %d",
+		ref:      "ref",
+		why:      "> Listed together: alerts came faster than DingTalk allows (%d messages a minute per robot).",
 		kinds: map[bankhooks.Kind]string{
 			bankhooks.KindPaymentSucceeded:  "✅ Payment received",
 			bankhooks.KindPaymentFailed:     "❌ Payment failed",
@@ -71,13 +71,13 @@ var digestWords = map[string]digestText{
 		},
 	},
 	"th": {
-		title:     "📦 %d รายการแจ้งเตือน",
-		part:      " (ส่วนที่ %d/%d)",
-		failed:    "❌ ไม่สำเร็จ (%d)",
-		others:    "รายการอื่น (%d)",
-		inEvents:  "%s จาก %d รายการ",
-		ref:       "ref",
-		why:       "> รวมไว้ในข้อความเดียว เพราะมีการแจ้งเตือนเข้ามาเร็วกว่าที่ DingTalk อนุญาต (%d ข้อความต่อนาทีต่อบอท)",
+		title:    "📦 %d รายการแจ้งเตือน",
+		part:     " (ส่วนที่ %d/%d)",
+		failed:   "❌ ไม่สำเร็จ (%d)",
+		others:   "รายการอื่น (%d)",
+		inEvents: "%s จาก %d รายการ",
+		ref:      "ref",
+		why:      "> รวมไว้ในข้อความเดียว เพราะมีการแจ้งเตือนเข้ามาเร็วกว่าที่ DingTalk อนุญาต (%d ข้อความต่อนาทีต่อบอท)",
 		kinds: map[bankhooks.Kind]string{
 			bankhooks.KindPaymentSucceeded:  "✅ ได้รับเงินแล้ว",
 			bankhooks.KindPaymentFailed:     "❌ การชำระเงินล้มเหลว",

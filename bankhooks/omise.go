@@ -169,7 +169,9 @@ func (Omise) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Header
 	return h, nil
 }
 
-// omiseEnvelope is the Opn event object.
+// omiseEnvelope is the Opn event object as the exact decoder reads it, data
+// kept raw (see decodeOnce). encoding/json names this type and omiseData in
+// its error messages, which Parse returns: neither is renamed or reshaped.
 type omiseEnvelope struct {
 	Object    string          `json:"object"`
 	ID        string          `json:"id"`
@@ -178,6 +180,15 @@ type omiseEnvelope struct {
 	CreatedAt string          `json:"created_at"`
 	Created   string          `json:"created"`
 	Data      json.RawMessage `json:"data"`
+}
+
+// omiseDocument is the Opn event object as Parse reads it in one pass. The
+// outer Data, being shallower, takes the "data" member from the embedded
+// envelope's raw Data, which stays nil; nil Data is an absent or null
+// "data", as in the exact decoder.
+type omiseDocument struct {
+	omiseEnvelope
+	Data *omiseData `json:"data"`
 }
 
 // omiseParty is the part of a card, bank account or source that Parse uses.
@@ -215,17 +226,29 @@ type omiseData struct {
 
 // Parse turns an Opn event into the canonical Event.
 func (Omise) Parse(r Request) (Event, error) {
+	var doc omiseDocument
+	if !decodeOnce(r.Body, &doc, "data") {
+		return omiseParseExact(r.Body)
+	}
+	if err := omiseCheck(&doc.omiseEnvelope); err != nil {
+		return Event{}, err
+	}
+	d := doc.Data
+	if d == nil {
+		d = &omiseData{}
+	}
+	return omiseToEvent(&doc.omiseEnvelope, d)
+}
+
+// omiseParseExact is Parse for the bodies decodeOnce leaves to it: the
+// envelope first, then data on its own.
+func omiseParseExact(body []byte) (Event, error) {
 	var env omiseEnvelope
-	if err := decodeJSON(r.Body, &env); err != nil {
+	if err := decodeJSON(body, &env); err != nil {
 		return Event{}, malformed("not a JSON event object: %v", err)
 	}
-	switch {
-	case env.Object != "event":
-		return Event{}, malformed("object is %q, want \"event\"", truncate(env.Object, 32))
-	case env.ID == "":
-		return Event{}, malformed("missing %q", "id")
-	case env.Key == "":
-		return Event{}, malformed("missing %q", "key")
+	if err := omiseCheck(&env); err != nil {
+		return Event{}, err
 	}
 	var d omiseData
 	if len(env.Data) > 0 && string(env.Data) != "null" {
@@ -233,6 +256,25 @@ func (Omise) Parse(r Request) (Event, error) {
 			return Event{}, malformed("data: %v", err)
 		}
 	}
+	return omiseToEvent(&env, &d)
+}
+
+// omiseCheck checks the envelope fields every Opn event has.
+func omiseCheck(env *omiseEnvelope) error {
+	switch {
+	case env.Object != "event":
+		return malformed("object is %q, want \"event\"", truncate(env.Object, 32))
+	case env.ID == "":
+		return malformed("missing %q", "id")
+	case env.Key == "":
+		return malformed("missing %q", "key")
+	}
+	return nil
+}
+
+// omiseToEvent maps a decoded Opn event (env's Data is not used) to the
+// canonical Event.
+func omiseToEvent(env *omiseEnvelope, d *omiseData) (Event, error) {
 	occurred, err := parseTime("created_at", firstNonEmpty(env.CreatedAt, env.Created))
 	if err != nil {
 		return Event{}, err
@@ -246,7 +288,7 @@ func (Omise) Parse(r Request) (Event, error) {
 		Reference:   d.ID,
 		Description: d.Description,
 	}
-	ev.Kind = omiseKind(env.Key, &d)
+	ev.Kind = omiseKind(env.Key, d)
 
 	amount := d.Amount
 	if ev.Kind == KindPaymentSucceeded && d.Object == "charge" && d.CapturedAmount != "" && d.CapturedAmount != "0" {

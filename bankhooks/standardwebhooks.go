@@ -163,11 +163,24 @@ func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) 
 	return h, nil
 }
 
-// standardEnvelope is the recommended Standard Webhooks payload.
+// standardEnvelope is the recommended Standard Webhooks payload as the
+// exact decoder reads it, data kept raw (see decodeOnce). encoding/json
+// names this type and standardData in its error messages, which Parse
+// returns: neither is renamed or reshaped.
 type standardEnvelope struct {
 	Type      *string         `json:"type"`
 	Timestamp *string         `json:"timestamp"`
 	Data      json.RawMessage `json:"data"`
+}
+
+// standardDocument is the payload as Parse reads it in one pass. The outer
+// Data, being shallower, takes the "data" member from the embedded
+// envelope's, which stays nil; nil Data is an absent or null "data". A data
+// that is not an object fails the single pass (and the exact decoder
+// reports it).
+type standardDocument struct {
+	standardEnvelope
+	Data *standardData `json:"data"`
 }
 
 // standardData is the part of data that Parse reads.
@@ -190,12 +203,29 @@ func (StandardWebhooks) Parse(r Request) (Event, error) {
 	if id == "" {
 		return Event{}, malformed("missing %s header", StandardWebhooksIDHeader)
 	}
+	var doc standardDocument
+	if !decodeOnce(r.Body, &doc, "data") {
+		return standardParseExact(r, id)
+	}
+	if err := standardCheck(&doc.standardEnvelope); err != nil {
+		return Event{}, err
+	}
+	d := doc.Data
+	if d == nil {
+		d = &standardData{}
+	}
+	return standardToEvent(r, id, &doc.standardEnvelope, d)
+}
+
+// standardParseExact is Parse for the bodies decodeOnce leaves to it: the
+// envelope first, then data on its own.
+func standardParseExact(r Request, id string) (Event, error) {
 	var env standardEnvelope
 	if err := decodeJSON(r.Body, &env); err != nil {
 		return Event{}, malformed("not a JSON object: %v", err)
 	}
-	if env.Type == nil || *env.Type == "" {
-		return Event{}, malformed("missing %q", "type")
+	if err := standardCheck(&env); err != nil {
+		return Event{}, err
 	}
 	var d standardData
 	if len(env.Data) > 0 && string(env.Data) != "null" {
@@ -206,6 +236,20 @@ func (StandardWebhooks) Parse(r Request) (Event, error) {
 			return Event{}, malformed("data: %v", err)
 		}
 	}
+	return standardToEvent(r, id, &env, &d)
+}
+
+// standardCheck checks that the payload has a type.
+func standardCheck(env *standardEnvelope) error {
+	if env.Type == nil || *env.Type == "" {
+		return malformed("missing %q", "type")
+	}
+	return nil
+}
+
+// standardToEvent maps a decoded payload (env's Data is not used) and its
+// data to the canonical Event; id is the webhook-id header.
+func standardToEvent(r Request, id string, env *standardEnvelope, d *standardData) (Event, error) {
 	ev := Event{
 		Provider:     "standardwebhooks",
 		ID:           id,

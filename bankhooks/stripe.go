@@ -170,7 +170,10 @@ func (Stripe) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Heade
 	return h, nil
 }
 
-// stripeEnvelope is the Stripe event object.
+// stripeEnvelope is the Stripe event object as the exact decoder reads it,
+// data.object kept raw (see decodeOnce). encoding/json names this type, the
+// type of Data and stripeObject in its error messages, which Parse returns:
+// none of them is renamed or reshaped.
 type stripeEnvelope struct {
 	ID       string          `json:"id"`
 	Object   string          `json:"object"`
@@ -179,6 +182,17 @@ type stripeEnvelope struct {
 	Livemode bool            `json:"livemode"`
 	Data     *struct {
 		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+}
+
+// stripeDocument is the Stripe event object as Parse reads it in one pass.
+// The outer Data, being shallower, takes the "data" member from the
+// embedded envelope's, which stays nil. A nil Data or Data.Object is an
+// absent or null one, as in the exact decoder.
+type stripeDocument struct {
+	stripeEnvelope
+	Data *struct {
+		Object *stripeObject `json:"object"`
 	} `json:"data"`
 }
 
@@ -231,26 +245,56 @@ type stripeObject struct {
 
 // Parse turns a Stripe event into the canonical Event.
 func (Stripe) Parse(r Request) (Event, error) {
+	var doc stripeDocument
+	if !decodeOnce(r.Body, &doc, "object") {
+		return stripeParseExact(r.Body)
+	}
+	hasObject := doc.Data != nil && doc.Data.Object != nil
+	if err := stripeCheck(&doc.stripeEnvelope, hasObject); err != nil {
+		return Event{}, err
+	}
+	return stripeToEvent(&doc.stripeEnvelope, doc.Data.Object)
+}
+
+// stripeParseExact is Parse for the bodies decodeOnce leaves to it: the
+// envelope first, then data.object on its own.
+func stripeParseExact(body []byte) (Event, error) {
 	var env stripeEnvelope
-	if err := decodeJSON(r.Body, &env); err != nil {
+	if err := decodeJSON(body, &env); err != nil {
 		return Event{}, malformed("not a JSON event object: %v", err)
 	}
-	switch {
-	case env.Object != "event":
-		// Includes v2 "thin" event notifications, which stripe-go also
-		// refuses to construct as events.
-		return Event{}, malformed("object is %q, want \"event\"", truncate(env.Object, 32))
-	case env.ID == "":
-		return Event{}, malformed("missing %q", "id")
-	case env.Type == "":
-		return Event{}, malformed("missing %q", "type")
-	case env.Data == nil || len(env.Data.Object) == 0 || string(env.Data.Object) == "null":
-		return Event{}, malformed("missing %q", "data.object")
+	hasObject := env.Data != nil && len(env.Data.Object) > 0 && string(env.Data.Object) != "null"
+	if err := stripeCheck(&env, hasObject); err != nil {
+		return Event{}, err
 	}
 	var o stripeObject
 	if err := decodeJSON(env.Data.Object, &o); err != nil {
 		return Event{}, malformed("data.object: %v", err)
 	}
+	return stripeToEvent(&env, &o)
+}
+
+// stripeCheck checks the envelope fields every Stripe event has; hasObject
+// is whether data.object is present and not null.
+func stripeCheck(env *stripeEnvelope, hasObject bool) error {
+	switch {
+	case env.Object != "event":
+		// Includes v2 "thin" event notifications, which stripe-go also
+		// refuses to construct as events.
+		return malformed("object is %q, want \"event\"", truncate(env.Object, 32))
+	case env.ID == "":
+		return malformed("missing %q", "id")
+	case env.Type == "":
+		return malformed("missing %q", "type")
+	case !hasObject:
+		return malformed("missing %q", "data.object")
+	}
+	return nil
+}
+
+// stripeToEvent maps a decoded Stripe event (env's Data is not used) and its
+// data.object to the canonical Event.
+func stripeToEvent(env *stripeEnvelope, o *stripeObject) (Event, error) {
 	ev := Event{
 		Provider:    "stripe",
 		ID:          env.ID,

@@ -2,20 +2,40 @@
 // accepts, durably, compared with a bare handler that only verifies the
 // signature and answers 200. docs/PERFORMANCE.md records its results.
 //
-//	go run ./tools/loadtest [--concurrency 64] [--duration 10s] [--warmup 2s] [--bin PATH] [--targets bare,bankbot] [--db-dir DIR]
+//	go run ./tools/loadtest [--concurrency 64 | --rate N [--max-inflight 512]] [--duration 10s] [--warmup 2s]
+//	    [--bin PATH] [--targets bare,bankbot] [--db-dir DIR] [--routed-timeout 5m]
 //
 // It builds bankbot (or takes --bin), writes a temporary config (SQLite in a
 // temporary directory, an omise source "load", a console robot and a route
 // to it, log level warn), and runs each target as its own child process on
 // loopback: first the bare handler (this program's hidden `bare` mode), then
-// `bankbot serve`. Each target gets the same closed-loop load: --concurrency
-// senders on keep-alive connections, each sending a unique, freshly signed
-// Opn charge.complete event and waiting for the answer before sending the
-// next. After a warm-up, requests that finish in the measured window count.
-// For each target it prints the accepted rate, exact latency percentiles,
-// peak RSS (VmHWM) and CPU time of the server process; for bankbot it checks
-// afterwards that every "accepted" answer is an event in SQLite, through
-// /metrics before stopping the server and through the store after.
+// `bankbot serve`. Each target gets the same load of unique, freshly signed
+// Opn charge.complete events on keep-alive connections, in one of two modes:
+//
+//   - closed loop (the default): --concurrency senders, each waiting for the
+//     answer before sending the next. After a warm-up, requests that finish
+//     in the measured window count; latency runs from sending to the whole
+//     answer. The server's speed sets the rate.
+//   - open loop (--rate N): N requests per second, evenly spaced, sent on
+//     schedule whatever the answers take (at most --max-inflight outstanding;
+//     a request that must wait for a free sender goes out late). The
+//     requests due in the measured window count, each awaited to its end,
+//     and latency runs from the time it was due, not sent, so a slow server
+//     cannot hide its stalls by slowing the sender down (no coordinated
+//     omission). The report adds the achieved rates inside the window (sent,
+//     answered, accepted), how late sends were, and how long the window's
+//     last answers took after it closed.
+//
+// For each target it prints the accepted rate, status counts, exact latency
+// percentiles (p50, p90, p99, max), peak RSS (VmHWM) and CPU time of the
+// server process. For bankbot it then polls /metrics on the admin listener
+// until no accepted event waits to be routed (bankbot_outbox_depth
+// {status="unrouted"} is 0; --routed-timeout, 0 to skip) and reports the
+// events stored and routed per second: the accepted events
+// (bankbot_webhooks_received_total{source="load",result="accepted"}) over
+// the time from the start of the load to that scrape. Finally it checks that
+// every "accepted" answer is an event in SQLite, through /metrics before
+// stopping the server and through the store after.
 //
 // The client and the servers share the machine's CPUs, and only one server
 // runs at a time.
@@ -48,6 +68,8 @@ import (
 )
 
 const (
+	// routedPoll is how often /metrics is read while waiting for routing.
+	routedPoll = 100 * time.Millisecond
 	// defaultSecret is the Opn webhook secret of the load source: public, for
 	// this tool only. base64 of "bankbot-loadtest-secret-not-for-production".
 	defaultSecret = "YmFua2JvdC1sb2FkdGVzdC1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u"
@@ -92,6 +114,9 @@ type options struct {
 	Duration    time.Duration
 	Warmup      time.Duration
 	Timeout     time.Duration
+	Rate        float64 // open loop when positive
+	MaxInFlight int
+	RoutedWait  time.Duration // 0: do not wait for routing
 	Bin         string
 	Targets     []string
 	DBDir       string
@@ -105,10 +130,29 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.IntVar(&o.Concurrency, "concurrency", 64, "concurrent senders (one keep-alive connection each)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: go run ./tools/loadtest [flags]
+
+Loads a bare handler and bankbot, one after the other, with unique signed Opn
+webhooks and reports accepted/s, status counts, latency p50/p90/p99/max, RSS
+and CPU; for bankbot also events stored and routed per second.
+
+  closed loop (default): --concurrency senders, each waits for its answer;
+      latency from sending.
+  open loop (--rate N):  N requests/s on schedule whatever the latency (at
+      most --max-inflight outstanding); latency from the scheduled time.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	fs.IntVar(&o.Concurrency, "concurrency", 64, "closed loop: concurrent senders (one keep-alive connection each); not used with --rate")
+	fs.Float64Var(&o.Rate, "rate", 0, "open loop: send `N` requests per second on schedule, whatever the latency (latency from the scheduled time); 0: closed loop")
+	fs.IntVar(&o.MaxInFlight, "max-inflight", 512, "open loop: most requests outstanding at once; a request due while all are busy is sent late, and its wait counts as latency")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measured window per target")
 	fs.DurationVar(&o.Warmup, "warmup", 2*time.Second, "load before the measured window, not counted")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "per-request client timeout")
+	fs.DurationVar(&o.RoutedWait, "routed-timeout", 5*time.Minute, "bankbot: after the load, wait up to this long for every accepted event to be routed, to report events stored and routed per second; 0: do not wait")
 	fs.StringVar(&o.Bin, "bin", "", "bankbot binary (default: go build -o <tmp>/bankbot . in the module root)")
 	targets := fs.String("targets", "bare,bankbot", "targets, run one after the other in this order")
 	fs.StringVar(&o.DBDir, "db-dir", "", "directory for bankbot's SQLite file (default: a new temporary directory); a tmpfs here is NOT durable, for diagnosis only")
@@ -139,9 +183,22 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.Concurrency < 1:
 		fmt.Fprintln(stderr, "loadtest: --concurrency must be at least 1")
 		return o, errors.New("bad --concurrency")
-	case o.Duration <= 0 || o.Warmup < 0:
-		fmt.Fprintln(stderr, "loadtest: --duration must be positive and --warmup not negative")
+	case o.Duration <= 0 || o.Warmup < 0 || o.RoutedWait < 0:
+		fmt.Fprintln(stderr, "loadtest: --duration must be positive, --warmup and --routed-timeout not negative")
 		return o, errors.New("bad durations")
+	case o.Rate < 0 || math.IsNaN(o.Rate) || math.IsInf(o.Rate, 0):
+		fmt.Fprintln(stderr, "loadtest: --rate must be a positive number of requests per second (or 0 for the closed loop)")
+		return o, errors.New("bad --rate")
+	case o.Rate > 0 && o.MaxInFlight < 1:
+		fmt.Fprintln(stderr, "loadtest: --max-inflight must be at least 1")
+		return o, errors.New("bad --max-inflight")
+	}
+	if o.Rate > 0 {
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "concurrency" {
+				fmt.Fprintln(stderr, "loadtest: --concurrency is not used with --rate (see --max-inflight)")
+			}
+		})
 	}
 	if _, err := decodeSecret(o.Secret); err != nil {
 		fmt.Fprintln(stderr, "loadtest: --secret:", err)
@@ -162,7 +219,11 @@ type targetResult struct {
 	// what the server and this tool used, plus anything else running.
 	Machine cpuTimes
 	Check   *storeCheck // bankbot only
-	Notes   []string
+	// Routed is when bankbot had routed every accepted event (bankbot
+	// only, when --routed-timeout is set); RoutedErr why it is missing.
+	Routed    *routedResult
+	RoutedErr string
+	Notes     []string
 }
 
 // storeCheck compares bankbot's "accepted" answers with what it stored.
@@ -231,13 +292,17 @@ func measure(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		fmt.Fprintf(stderr, "loadtest: %s: %d senders, %s warm-up + %s measured\n", t, o.Concurrency, o.Warmup, o.Duration)
+		if o.Rate > 0 {
+			fmt.Fprintf(stderr, "loadtest: %s: open loop, %g requests/s (at most %d in flight), %s warm-up + %s measured\n", t, o.Rate, o.MaxInFlight, o.Warmup, o.Duration)
+		} else {
+			fmt.Fprintf(stderr, "loadtest: %s: %d senders, %s warm-up + %s measured\n", t, o.Concurrency, o.Warmup, o.Duration)
+		}
 		var res *targetResult
 		switch t {
 		case "bare":
 			res, err = runBareTarget(ctx, o, key, gen, self, tmp)
 		case "bankbot":
-			res, err = runBankbotTarget(ctx, o, key, gen, bin, tmp)
+			res, err = runBankbotTarget(ctx, o, key, gen, bin, tmp, stderr)
 		}
 		if res != nil {
 			rep.Results = append(rep.Results, res)
@@ -276,7 +341,7 @@ func runBareTarget(ctx context.Context, o options, key []byte, gen *eventGen, se
 	return res, nil
 }
 
-func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen, bin, tmp string) (*targetResult, error) {
+func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen, bin, tmp string, stderr io.Writer) (*targetResult, error) {
 	hookAddr, err1 := freeAddr()
 	adminAddr, err2 := freeAddr()
 	if err := errors.Join(err1, err2); err != nil {
@@ -338,6 +403,15 @@ func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen,
 			res.Notes = append(res.Notes, fmt.Sprintf("outbox right after the load: %.0f events not yet routed, %.0f deliveries pending (the console robot sends 20 a minute)", unrouted, pending))
 		}
 	}
+	if o.RoutedWait > 0 && chk.Answers > 0 {
+		fmt.Fprintln(stderr, "loadtest: bankbot: waiting for every accepted event to be routed")
+		r, err := waitRouted(ctx, realClock{}, func() (string, error) { return scrapeMetrics("http://" + adminAddr + "/metrics") },
+			routedPoll, o.RoutedWait)
+		res.Routed = &r
+		if err != nil {
+			res.RoutedErr = err.Error()
+		}
+	}
 	if err := c.stop(30 * time.Second); err != nil {
 		res.Notes = append(res.Notes, "bankbot did not stop cleanly: "+err.Error())
 	}
@@ -360,7 +434,7 @@ func loadPhase(ctx context.Context, o options, name string, c *child, url string
 	var perf *exec.Cmd
 	spec := loadSpec{
 		URL: url, Key: key, Concurrency: o.Concurrency, Warmup: o.Warmup, Duration: o.Duration,
-		Timeout: o.Timeout, Gen: gen,
+		Timeout: o.Timeout, Rate: o.Rate, MaxInFlight: o.MaxInFlight, Gen: gen,
 		AtStart: func() {
 			var e1, e2 error
 			srv0, e1 = procCPU(pid)

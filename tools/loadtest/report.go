@@ -17,8 +17,13 @@ func (r *report) write(w io.Writer) {
 	if r.Version != "" {
 		fmt.Fprintf(w, "- bankbot: %s\n", r.Version)
 	}
-	fmt.Fprintf(w, "- load: %d concurrent closed-loop senders on keep-alive loopback connections, unique signed Opn charge.complete events; %s warm-up, then %s measured per target; targets in this order: %s; client and server share the CPUs\n",
-		r.Opts.Concurrency, r.Opts.Warmup, r.Opts.Duration, strings.Join(r.Opts.Targets, ", "))
+	if r.Opts.Rate > 0 {
+		fmt.Fprintf(w, "- load: open loop, %g requests/s on schedule (at most %d in flight) on keep-alive loopback connections, unique signed Opn charge.complete events; %s warm-up, then %s measured per target; targets in this order: %s; client and server share the CPUs\n",
+			r.Opts.Rate, r.Opts.MaxInFlight, r.Opts.Warmup, r.Opts.Duration, strings.Join(r.Opts.Targets, ", "))
+	} else {
+		fmt.Fprintf(w, "- load: %d concurrent closed-loop senders on keep-alive loopback connections, unique signed Opn charge.complete events; %s warm-up, then %s measured per target; targets in this order: %s; client and server share the CPUs\n",
+			r.Opts.Concurrency, r.Opts.Warmup, r.Opts.Duration, strings.Join(r.Opts.Targets, ", "))
+	}
 	for _, t := range r.Results {
 		if c := t.Check; c != nil {
 			durable := "durable: SQLite WAL, synchronous=FULL"
@@ -44,7 +49,25 @@ func (r *report) write(w io.Writer) {
 			fmtKB(t.PeakRSSKB), fmtCPU(t.ServerCPU, l.Window), fmtCPU(t.ClientCPU, l.Window), other, idle, l.Dials)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "requests: finished inside the measured window; latency: from sending the request to reading the whole answer, every answered request, exact nearest-rank percentiles; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to either); idle: idle plus iowait, from /proc/stat.")
+	if r.Opts.Rate > 0 {
+		fmt.Fprintln(w, "requests: due inside the measured window by the schedule, each awaited to its end; latency: from the time it was due (not sent) to reading the whole answer, every answered request, exact nearest-rank percentiles; accepted/s: 200 \"accepted\" answers that finished inside the window, per second; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to either); idle: idle plus iowait, from /proc/stat.")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| target | offered/s | sent/s | answered/s | accepted/s | send lag p99 | send lag max | peak in flight | last answer after the window |")
+		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+		for _, t := range r.Results {
+			l, o := t.Load, t.Load.Open
+			if o == nil {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %g | %.0f | %.0f | %.0f | %s | %s | %d | %s |\n",
+				t.Name, o.Rate, l.perSecond(o.SentInWindow), l.perSecond(o.FinishedInWindow), l.perSecond(o.AcceptedInWindow),
+				fmtDur(o.SendLag.P99), fmtDur(o.SendLag.Max), o.PeakFlight, fmtDur(o.Drain))
+		}
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "open loop, inside the window by the wall clock: sent/s, requests sent; answered/s, answers (any status) that finished; accepted/s, 200 \"accepted\" answers that finished. send lag: how late the window's requests were sent after they were due; it is included in their latency. A sent/s below offered/s means the offered rate was not sent: with peak in flight at the cap, every sender was waiting on the server (it is slower than the offered rate; a larger --max-inflight keeps offering it); below the cap, the load tool was short of CPU.")
+	} else {
+		fmt.Fprintln(w, "requests: finished inside the measured window; latency: from sending the request to reading the whole answer, every answered request, exact nearest-rank percentiles; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to either); idle: idle plus iowait, from /proc/stat.")
+	}
 	var bare, bot *targetResult
 	for _, t := range r.Results {
 		switch t.Name {
@@ -75,6 +98,11 @@ func (r *report) write(w io.Writer) {
 			t.Load.TotalSent, t.Load.TotalErrors, c.Answers, metric, c.Rows, c.Found, c.Missing, verdict)
 	}
 	for _, t := range r.Results {
+		if line := t.routedLine(); line != "" {
+			fmt.Fprintf(w, "\n%s\n", line)
+		}
+	}
+	for _, t := range r.Results {
 		for _, n := range t.Notes {
 			fmt.Fprintf(w, "\n- %s: %s", t.Name, n)
 		}
@@ -94,4 +122,30 @@ func fmtCPU(d, window time.Duration) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2f", d.Seconds()/window.Seconds())
+}
+
+// routedLine reports bankbot's events stored and routed per second, or why
+// it is missing; "" when routing was not waited for.
+func (t *targetResult) routedLine() string {
+	rt := t.Routed
+	if rt == nil {
+		return ""
+	}
+	l := t.Load
+	if rt.At.IsZero() {
+		return fmt.Sprintf("%s stored and routed: not measured (%s); %.0f of %.0f accepted events still unrouted at the last of %d scrapes.",
+			t.Name, t.RoutedErr, rt.Unrouted, rt.Accepted, rt.Polls)
+	}
+	load := l.Ended.Sub(l.Started)
+	total := rt.At.Sub(l.Started)
+	stored := 0.0
+	if load > 0 {
+		stored = rt.Accepted / load.Seconds()
+	}
+	routed := 0.0
+	if total > 0 {
+		routed = rt.Accepted / total.Seconds()
+	}
+	return fmt.Sprintf("**%s stored and routed: %.0f events/s** — %.0f accepted events (metric, whole phase, warm-up included) were all routed %.2f s after the load began, %.2f s after its last answer (metrics read every %s, so up to that much late); stored alone over the %.2f s of load: %.0f events/s.",
+		t.Name, routed, rt.Accepted, total.Seconds(), rt.At.Sub(l.Ended).Seconds(), routedPoll, load.Seconds(), stored)
 }

@@ -180,6 +180,11 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 			continue
 		}
 		msgs, rest := a.plan(ctx, log, rt, robot, claimed, budget.Free, messagesPerClaim(rt, robot, budget.Free))
+		if len(msgs) == 0 { // no event could be read: hand back, look again later
+			a.release(log, rest, now.Add(cfg.Delivery.PollInterval))
+			a.sleep(ctx, w, cfg.Delivery.PollInterval)
+			continue
+		}
 		a.sendAll(ctx, log, robot, msgs, rest)
 	}
 }

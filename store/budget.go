@@ -218,9 +218,9 @@ func (c *core) ReserveSend(ctx context.Context, bq BudgetQuery, stamp time.Time,
 	}
 	now, stamp := msUTC(bq.Now), msUTC(stamp)
 	window := maxWindow(bq.Rules)
-	// Failure policy: stamps are kept for at least the longest window, so a
-	// rule longer than the hour DingTalk needs is never undercounted, because
-	// a pruned stamp would hand out a send the rule forbids.
+	// Failure policy: stamps are kept for an hour, or for the longest window
+	// if a rule is longer, because a stamp pruned while a rule still counts it
+	// would hand out a send that rule forbids.
 	prune := c.tv(now.Add(-max(sendRetention, window)))
 	var (
 		id    int64

@@ -470,6 +470,14 @@ func assignMessageSQL(idCond string) string {
 // (with args) in one transaction and, when a is not nil, records a for each
 // row it changed, numbered like transition does. Rows that are not sending,
 // or do not exist, are skipped. It returns how many rows changed.
+//
+// Failure policy: a row that is no longer sending is skipped, not reported
+// as an error, because a worker whose lease ran out (another worker claimed
+// the row and may have sent or recorded it) must not overwrite the newer
+// outcome, while the other rows of its message still need theirs; the
+// count tells the caller how many were still its own. If the transaction
+// fails, no row changes and the rows are claimed again when their leases
+// end (at least once).
 func (c *core) transitionMany(ctx context.Context, op string, ids []int64, set string, args []any, a *Attempt) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
@@ -524,8 +532,12 @@ func checkBatch(op string, a *Attempt, next *time.Time) error {
 
 // AssignMessage records messageID as the DingTalk message of those of ids
 // that are sending, in one statement, and returns how many they are (rows
-// that already carried messageID included). A row that is no longer sending
-// (its lease was taken over, or an operator requeued it) keeps its own.
+// that already carried messageID included).
+//
+// Failure policy: a row that is no longer sending (its lease was taken
+// over, or an operator requeued it) keeps its own message id, because the
+// worker that now holds it may already have sent it under that id; a count
+// below len(ids) tells the caller to send nothing for those rows.
 func (c *core) AssignMessage(ctx context.Context, ids []int64, messageID string) (int, error) {
 	const op = "assign message"
 	if err := checkKey("message id", messageID); err != nil {

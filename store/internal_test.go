@@ -222,3 +222,43 @@ func TestSQLiteGroupCommitIsolatesFailures(t *testing.T) {
 	}))
 	require.Equal(t, []int{1, 3}, got)
 }
+
+// TestComputeBudget covers what the contract suite cannot reach through
+// millisecond stamps: a window that is not a whole number of milliseconds
+// (NextAt rounds up to the first millisecond a send is free, never down to
+// one where it is not) and a block that ended already.
+func TestComputeBudget(t *testing.T) {
+	t0 := time.Date(2026, 5, 17, 0, 0, 0, 0, time.UTC)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	tests := []struct {
+		name    string
+		now     time.Time
+		rules   []SendRule
+		stamps  []time.Time
+		blocked time.Time
+		want    Budget
+	}{
+		{"empty", ms(0), []SendRule{{Window: time.Second, Limit: 3}}, nil, time.Time{}, Budget{Free: 3}},
+		{"sub-millisecond window rounds NextAt up", ms(1), []SendRule{{Window: 1500 * time.Microsecond, Limit: 1}},
+			[]time.Time{ms(0)}, time.Time{}, Budget{NextAt: ms(2)}},
+		{"and the stamp no longer counts then", ms(2), []SendRule{{Window: 1500 * time.Microsecond, Limit: 1}},
+			[]time.Time{ms(0)}, time.Time{}, Budget{Free: 1}},
+		{"over the limit (a rule tightened)", ms(10), []SendRule{{Window: time.Second, Limit: 2}},
+			[]time.Time{ms(1), ms(2), ms(3), ms(4)}, time.Time{}, Budget{NextAt: ms(1003)}},
+		{"past block is none", ms(10), []SendRule{{Window: time.Second, Limit: 2}}, nil, ms(10), Budget{Free: 2}},
+		{"block ahead of the rules", ms(10), []SendRule{{Window: time.Second, Limit: 1}},
+			[]time.Time{ms(5)}, ms(2000), Budget{NextAt: ms(2000), BlockedUntil: ms(2000)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, computeBudget(tc.now, tc.rules, tc.stamps, tc.blocked))
+		})
+	}
+}
+
+func TestMigrationsTo(t *testing.T) {
+	ms := []migration{{version: 1}, {version: 2}, {version: 3}}
+	require.Equal(t, ms, migrationsTo(ms, 0))
+	require.Equal(t, ms[:2], migrationsTo(ms, 2))
+	require.Equal(t, ms, migrationsTo(ms, 9))
+}

@@ -349,3 +349,30 @@ func TestReload_AppRobotKeepsToken(t *testing.T) {
 	require.Equal(t, int32(2), fetches.Load(), "a new secret needs a new token")
 	require.Equal(t, int32(3), sends.Load())
 }
+
+// TestDeliver_AloneWhenSlotsFreeAnInstantLater: waking on the first slot of
+// the spread window to free, with the next ones freeing milliseconds later,
+// alerts still go out alone rather than folded into a digest.
+func TestDeliver_AloneWhenSlotsFreeAnInstantLater(t *testing.T) {
+	ta := newDTApp(t, testConfig{delivery: "  lease: 5m\n"}, "", dingtalktest.Options{})
+	ctx := context.Background()
+	spread := (dingtalkWindow + windowMargin) / spreadParts
+	for i := range 5 { // 5 sends 10 ms apart: the first leaves the spread window at t0
+		at := t0.Add(-spread + time.Duration(i)*10*time.Millisecond)
+		id, _, err := ta.store.ReserveSend(ctx, store.BudgetQuery{Robot: "dt", Now: at, Rules: []store.SendRule{{Window: time.Minute, Limit: 100}}}, at, "")
+		require.NoError(t, err)
+		require.Positive(t, id)
+	}
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, ta.postCharge(t, "evnt_instant_"+strconv.Itoa(i), 1000, "THB", "x"))
+	}
+	ta.startWorkers(t)
+	require.Len(t, ta.dt.WaitForMessages(1, 10*time.Second), 1)
+	ta.advanceTo(t0.Add(50*time.Millisecond), "dt")
+	msgs := ta.dt.WaitForMessages(4, 10*time.Second)
+	require.Len(t, msgs, 4)
+	for i, id := range ids {
+		require.Contains(t, msgs[i].Text, "ref: "+id, "each alone, by its own template")
+	}
+}

@@ -16,6 +16,10 @@ import (
 	"github.com/bankbot/bankbot/store"
 )
 
+// budgetLookahead is how far ahead the budget is read to choose between
+// sending alerts alone and combining them.
+const budgetLookahead = 2 * time.Second
+
 // claimMax is the most deliveries one robot worker leases at a time. In a
 // burst they are combined into digests (a few messages); whatever does not
 // fit the messages the budget allows now is handed back at once.
@@ -179,7 +183,16 @@ func (a *App) runWorker(ctx context.Context, w *robotWorker) {
 			a.sleep(ctx, w, cfg.Delivery.PollInterval)
 			continue
 		}
-		msgs, rest := a.plan(ctx, log, rt, robot, claimed, budget.Free, messagesPerClaim(rt, robot, budget.Free))
+		// Alone or digest is decided on the budget a moment ahead: slots
+		// stamped a few milliseconds apart free up a few milliseconds apart,
+		// and waking on the first of them must not fold alerts into a digest
+		// that could each go alone an instant later. Each message still
+		// needs a slot granted now (sendOne), or it waits for one.
+		free := budget.Free
+		if soon, err := a.store.SendBudget(ctx, budgetQuery(robot, now.Add(budgetLookahead))); err == nil {
+			free = max(free, soon.Free)
+		}
+		msgs, rest := a.plan(ctx, log, rt, robot, claimed, free, messagesPerClaim(rt, robot, free))
 		if len(msgs) == 0 { // no event could be read: hand back, look again later
 			a.release(log, rest, now.Add(cfg.Delivery.PollInterval))
 			a.sleep(ctx, w, cfg.Delivery.PollInterval)

@@ -31,7 +31,12 @@ type loadSpec struct {
 	// MaxInFlight outstanding; Concurrency is then not used.
 	Rate        float64
 	MaxInFlight int
-	Gen         *eventGen
+	// Burst, when positive, selects a burst instead of a timed load:
+	// Concurrency senders post Burst events as fast as they are answered,
+	// with no warm-up; the measured window runs from the first send to the
+	// last answer, and Warmup and Duration are not used.
+	Burst int
+	Gen   *eventGen
 	// AtStart and AtEnd run when the measured window opens and closes
 	// (server CPU time, profilers); either may be nil.
 	AtStart, AtEnd func()
@@ -50,10 +55,12 @@ type sample struct {
 }
 
 // acceptedEvent is a 200 "accepted" answer: bankbot's id for the event (empty
-// from the bare handler) and the Opn event id that was sent.
+// from the bare handler), the Opn event id that was sent, and when the
+// request was sent.
 type acceptedEvent struct {
 	ID         string
 	ProviderID string
+	Sent       time.Time
 }
 
 // loadResult is what one load phase saw.
@@ -151,6 +158,11 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: spec.Timeout}
+	if spec.Burst > 0 {
+		res := runBurst(ctx, client, spec)
+		res.Dials = dials.Load()
+		return res
+	}
 
 	start := time.Now()
 	windowStart := start.Add(spec.Warmup)
@@ -188,6 +200,39 @@ func runLoad(ctx context.Context, spec loadSpec) loadResult {
 	if res.Open != nil {
 		res.Open.PeakFlight = peak
 	}
+	return res
+}
+
+// runBurst posts spec.Burst events from spec.Concurrency senders, each
+// sending the next as soon as its answer is read. The window is the whole
+// burst: from the start to the last answer.
+func runBurst(ctx context.Context, client *http.Client, spec loadSpec) loadResult {
+	start := time.Now()
+	if spec.AtStart != nil {
+		spec.AtStart()
+	}
+	var next atomic.Int64
+	outs := make([]workerOut, spec.Concurrency)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() {
+			for ctx.Err() == nil && next.Add(1) <= int64(spec.Burst) {
+				s, a, stop := send(ctx, client, spec, time.Time{}, start)
+				outs[i].add(s, a)
+				if stop {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	end := time.Now()
+	if spec.AtEnd != nil {
+		spec.AtEnd()
+	}
+	spec.Duration = end.Sub(start)
+	res := summarizeLoad(outs, spec)
+	res.Started, res.Ended = start, end
 	return res
 }
 
@@ -324,7 +369,7 @@ func send(ctx context.Context, client *http.Client, spec loadSpec, due, windowSt
 		}
 		if json.Unmarshal(rb, &ans) == nil && ans.Status == "accepted" {
 			s.accepted = true
-			a = &acceptedEvent{ID: ans.ID, ProviderID: eventID}
+			a = &acceptedEvent{ID: ans.ID, ProviderID: eventID, Sent: begin}
 		}
 	}
 	return s, a, false

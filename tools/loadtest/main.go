@@ -2,8 +2,9 @@
 // accepts, durably, compared with a bare handler that only verifies the
 // signature and answers 200. docs/PERFORMANCE.md records its results.
 //
-//	go run ./tools/loadtest [--concurrency 64 | --rate N [--max-inflight 512]] [--duration 10s] [--warmup 2s]
-//	    [--bin PATH] [--targets bare,bankbot] [--db-dir DIR] [--routed-timeout 5m]
+//	go run ./tools/loadtest [--concurrency 64 | --rate N [--max-inflight 512] | --burst N] [--duration 10s] [--warmup 2s]
+//	    [--bin PATH] [--targets bare,bankbot] [--db-dir DIR | --postgres DSN] [--routed-timeout 5m]
+//	    [--dingtalk [--shown-timeout 15m]] [--keep] [--perf DIR]
 //
 // It builds bankbot (or takes --bin), writes a temporary config (SQLite in a
 // temporary directory, an omise source "load", a console robot and a route
@@ -34,8 +35,30 @@
 // events stored and routed per second: the accepted events
 // (bankbot_webhooks_received_total{source="load",result="accepted"}) over
 // the time from the start of the load to that scrape. Finally it checks that
-// every "accepted" answer is an event in SQLite, through /metrics before
-// stopping the server and through the store after.
+// every "accepted" answer is an event in the database, through /metrics
+// before stopping the server and through the store after.
+//
+// Other modes:
+//
+//   - --burst N: instead of a timed load, --concurrency senders post N
+//     events as fast as they are answered, with no warm-up.
+//   - --postgres DSN: bankbot runs on PostgreSQL instead of SQLite, in a new
+//     schema lt_<random> (search_path and application_name in bankbot's
+//     DSN), dropped after the run unless --keep. The report adds the CPU
+//     time of bankbot's PostgreSQL connections and the server's background
+//     processes, so that "other CPU" is still the rest of the machine.
+//   - --dingtalk (bankbot only): bankbot's robot is a DingTalk custom robot
+//     pointing at a fake one in this process (dingtalktest: signatures
+//     checked, 20 messages per 60 s on arrival with a 10-minute block,
+//     20,000-byte bodies) instead of the console robot. After the load the
+//     tool waits until every accepted event is named by a message the fake
+//     accepted (a digest line shows the last 8 characters of its ev_ id, a
+//     single alert ends with ref: ev_…) and reports, per event, the time
+//     from sending its webhook to the fake receiving the first message
+//     naming it, the messages (digests, singles), the most in any 60 s, and
+//     every 410100 (rate limited) and 460101 (too long) answer. With
+//     --rate below 20 a minute it is the latency under the limit; with
+//     --burst it is the time to drain a burst.
 //
 // The client and the servers share the machine's CPUs, and only one server
 // runs at a time.
@@ -57,6 +80,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +88,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, for counting rows
 
+	"github.com/bankbot/bankbot/dingtalk/dingtalktest"
 	"github.com/bankbot/bankbot/store"
 )
 
@@ -123,7 +148,16 @@ type options struct {
 	Secret      string
 	Keep        bool
 	PerfDir     string
-	Args        []string // as given, for the report
+	// Postgres, when set, runs bankbot on this PostgreSQL server, in a new
+	// schema per run, instead of SQLite.
+	Postgres string
+	// DingTalk runs bankbot with a custom robot pointing at an in-process
+	// fake DingTalk instead of the console robot, and waits until every
+	// accepted event is shown (at most ShownWait).
+	DingTalk  bool
+	ShownWait time.Duration
+	Burst     int      // post this many events as fast as possible instead of a timed load
+	Args      []string // as given, for the report
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -141,6 +175,11 @@ and CPU; for bankbot also events stored and routed per second.
       latency from sending.
   open loop (--rate N):  N requests/s on schedule whatever the latency (at
       most --max-inflight outstanding); latency from the scheduled time.
+  burst (--burst N):     N events as fast as --concurrency senders can post.
+
+  --postgres DSN: bankbot on PostgreSQL (a new schema per run) instead of SQLite.
+  --dingtalk: bankbot sends to an in-process fake DingTalk robot; reports
+      event → DingTalk latency, messages, digests, 410100 answers.
 
 Flags:
 `)
@@ -159,8 +198,17 @@ Flags:
 	fs.StringVar(&o.Secret, "secret", defaultSecret, "Opn webhook secret (base64) of the load source")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (config, logs, database)")
 	fs.StringVar(&o.PerfDir, "perf", "", "run perf record -g on each server during its measured window, writing `DIR`/<target>.perf.data (needs perf)")
+	fs.StringVar(&o.Postgres, "postgres", "", "run bankbot on PostgreSQL at `DSN` (URL or keyword=value), in a new schema lt_<random> dropped afterwards (kept with --keep), instead of SQLite")
+	fs.BoolVar(&o.DingTalk, "dingtalk", false, "bankbot only: send to an in-process fake DingTalk custom robot (signed, 20 per 60 s) instead of the console robot, wait until every accepted event is shown, and report event → DingTalk latency, messages, digests and rate-limit answers")
+	fs.DurationVar(&o.ShownWait, "shown-timeout", 15*time.Minute, "--dingtalk: wait up to this long after the load for every accepted event to be shown")
+	fs.IntVar(&o.Burst, "burst", 0, "post `N` events as fast as possible (--concurrency senders) instead of a timed load; with --dingtalk, the burst drain")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if o.DingTalk && !given["targets"] {
+		*targets = "bankbot"
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "loadtest: unexpected arguments %q\n", fs.Args())
@@ -192,13 +240,33 @@ Flags:
 	case o.Rate > 0 && o.MaxInFlight < 1:
 		fmt.Fprintln(stderr, "loadtest: --max-inflight must be at least 1")
 		return o, errors.New("bad --max-inflight")
+	case o.Burst < 0:
+		fmt.Fprintln(stderr, "loadtest: --burst must be a positive number of events")
+		return o, errors.New("bad --burst")
+	case o.Burst > 0 && o.Rate > 0:
+		fmt.Fprintln(stderr, "loadtest: --burst and --rate are two kinds of load: choose one")
+		return o, errors.New("bad --burst")
+	case o.DingTalk && slices.Contains(o.Targets, "bare"):
+		fmt.Fprintln(stderr, "loadtest: --dingtalk measures bankbot only (the bare handler sends nothing): use --targets bankbot")
+		return o, errors.New("bad --targets")
+	case o.DingTalk && o.ShownWait <= 0:
+		fmt.Fprintln(stderr, "loadtest: --shown-timeout must be positive")
+		return o, errors.New("bad --shown-timeout")
+	case o.Postgres != "" && o.DBDir != "":
+		fmt.Fprintln(stderr, "loadtest: --db-dir is for SQLite; --postgres uses a schema on the server")
+		return o, errors.New("bad --db-dir")
 	}
-	if o.Rate > 0 {
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "concurrency" {
-				fmt.Fprintln(stderr, "loadtest: --concurrency is not used with --rate (see --max-inflight)")
-			}
-		})
+	if o.Postgres != "" {
+		if _, err := dsnWithParams(o.Postgres, [2]string{"search_path", "lt_check"}); err != nil {
+			fmt.Fprintln(stderr, "loadtest: --postgres:", err)
+			return o, err
+		}
+	}
+	if o.Rate > 0 && given["concurrency"] {
+		fmt.Fprintln(stderr, "loadtest: --concurrency is not used with --rate (see --max-inflight)")
+	}
+	if o.Burst > 0 && (given["duration"] || given["warmup"]) {
+		fmt.Fprintln(stderr, "loadtest: --duration and --warmup are not used with --burst")
 	}
 	if _, err := decodeSecret(o.Secret); err != nil {
 		fmt.Fprintln(stderr, "loadtest: --secret:", err)
@@ -215,6 +283,10 @@ type targetResult struct {
 	PeakRSSKB int64         // VmHWM after the run; -1 when unknown
 	ServerCPU time.Duration // server CPU time during the measured window; -1 when unknown
 	ClientCPU time.Duration // this process's CPU time during the window; -1 when unknown
+	// DBCPU is PostgreSQL's CPU time for bankbot during the window (its
+	// connections and the server's background processes); -1 when there is
+	// no database server (SQLite runs inside bankbot) or it was not read.
+	DBCPU time.Duration
 	// Machine is the whole machine's CPU time during the window (all CPUs):
 	// what the server and this tool used, plus anything else running.
 	Machine cpuTimes
@@ -223,18 +295,21 @@ type targetResult struct {
 	// only, when --routed-timeout is set); RoutedErr why it is missing.
 	Routed    *routedResult
 	RoutedErr string
-	Notes     []string
+	// Delivery is what the fake DingTalk saw (--dingtalk only).
+	Delivery *deliveryResult
+	Notes    []string
 }
 
 // storeCheck compares bankbot's "accepted" answers with what it stored.
 type storeCheck struct {
 	Answers      int     // 200 "accepted" answers over the whole phase, warm-up included
 	Metric       float64 // bankbot_webhooks_received_total{source="load",result="accepted"} before stopping; NaN when unread
-	Rows         int64   // events of the load source in SQLite after stopping; -1 when unread
+	Rows         int64   // events of the load source in the database after stopping; -1 when unread
 	Found        int     // accepted ids read back with store.GetEvent, provider event id matching
 	Missing      int     // accepted ids not found, or found with another provider event id
-	DBPath       string
-	FSType, FSOn string
+	DBPath       string  // SQLite
+	FSType, FSOn string  // SQLite
+	PG           *pgRun  // PostgreSQL; nil for SQLite
 }
 
 // ok reports whether every accepted answer is accounted for.
@@ -292,9 +367,12 @@ func measure(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
-		if o.Rate > 0 {
+		switch {
+		case o.Burst > 0:
+			fmt.Fprintf(stderr, "loadtest: %s: burst of %d events from %d senders\n", t, o.Burst, o.Concurrency)
+		case o.Rate > 0:
 			fmt.Fprintf(stderr, "loadtest: %s: open loop, %g requests/s (at most %d in flight), %s warm-up + %s measured\n", t, o.Rate, o.MaxInFlight, o.Warmup, o.Duration)
-		} else {
+		default:
 			fmt.Fprintf(stderr, "loadtest: %s: %d senders, %s warm-up + %s measured\n", t, o.Concurrency, o.Warmup, o.Duration)
 		}
 		var res *targetResult
@@ -308,6 +386,9 @@ func measure(ctx context.Context, o options, stderr io.Writer) (*report, error) 
 			rep.Results = append(rep.Results, res)
 			if res.Check != nil && !res.Check.ok() {
 				rep.Failures = append(rep.Failures, "bankbot: the accepted answers, the metric and the stored events do not agree")
+			}
+			if d := res.Delivery; d != nil && !d.ok() {
+				rep.Failures = append(rep.Failures, "bankbot: not every accepted event was shown at the fake DingTalk within its limits")
 			}
 		}
 		if err != nil {
@@ -334,7 +415,7 @@ func runBareTarget(ctx context.Context, o options, key []byte, gen *eventGen, se
 	if err := c.waitReady(ctx, 30*time.Second, tcpReady(addr)); err != nil {
 		return nil, err
 	}
-	res := loadPhase(ctx, o, "bare", c, "http://"+addr+"/hooks/"+sourceName, key, gen)
+	res := loadPhase(ctx, o, "bare", c, "http://"+addr+"/hooks/"+sourceName, key, gen, nil)
 	if err := c.stop(10 * time.Second); err != nil {
 		res.Notes = append(res.Notes, "bare handler did not stop cleanly: "+err.Error())
 	}
@@ -347,32 +428,60 @@ func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen,
 	if err := errors.Join(err1, err2); err != nil {
 		return nil, err
 	}
-	dbDir := o.DBDir
-	if dbDir == "" {
-		dbDir = filepath.Join(tmp, "data")
+	var storage, dbPath, dbDir string
+	var pg *pgRun
+	if o.Postgres != "" {
+		var err error
+		if pg, err = createPGSchema(ctx, o.Postgres); err != nil {
+			return nil, err
+		}
+		if o.Keep {
+			fmt.Fprintf(stderr, "loadtest: keeping PostgreSQL schema %s\n", pg.Schema)
+		} else {
+			defer func() {
+				if err := pg.drop(o.Postgres); err != nil {
+					fmt.Fprintln(stderr, "loadtest:", err)
+				}
+			}()
+		}
+		storage = fmt.Sprintf("storage:\n  driver: postgres\n  dsn: %q\n", pg.DSN)
 	} else {
-		// A directory of its own inside the one given, so earlier runs do
-		// not count.
+		dbDir = o.DBDir
+		if dbDir == "" {
+			dbDir = filepath.Join(tmp, "data")
+		} else {
+			// A directory of its own inside the one given, so earlier runs do
+			// not count.
+			if err := os.MkdirAll(dbDir, 0o750); err != nil {
+				return nil, err
+			}
+			d, err := os.MkdirTemp(dbDir, "bankbot-loadtest-")
+			if err != nil {
+				return nil, err
+			}
+			defer func() {
+				if !o.Keep {
+					os.RemoveAll(d)
+				}
+			}()
+			dbDir = d
+		}
 		if err := os.MkdirAll(dbDir, 0o750); err != nil {
 			return nil, err
 		}
-		d, err := os.MkdirTemp(dbDir, "bankbot-loadtest-")
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if !o.Keep {
-				os.RemoveAll(d)
-			}
-		}()
-		dbDir = d
+		dbPath = filepath.Join(dbDir, "bankbot.db")
+		storage = fmt.Sprintf("storage:\n  driver: sqlite\n  dsn: %q\n", dbPath)
 	}
-	if err := os.MkdirAll(dbDir, 0o750); err != nil {
-		return nil, err
+	robot := "  console:\n    type: console\n"
+	rName := "console"
+	var fake *dingtalktest.Server
+	if o.DingTalk {
+		fake = startFakeDingTalk()
+		defer fake.Close()
+		robot, rName = fake.RobotYAML(robotName), robotName
 	}
-	dbPath := filepath.Join(dbDir, "bankbot.db")
 	cfgPath := filepath.Join(tmp, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(bankbotConfig(hookAddr, adminAddr, dbPath, o.Secret)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(bankbotConfig(hookAddr, adminAddr, storage, robot, rName, o.Secret)), 0o600); err != nil {
 		return nil, err
 	}
 	c, err := startChild("bankbot", filepath.Join(tmp, "bankbot.log"), bin, "serve", "--config", cfgPath)
@@ -383,9 +492,20 @@ func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen,
 	if err := c.waitReady(ctx, 60*time.Second, httpReady("http://"+adminAddr+"/readyz")); err != nil {
 		return nil, err
 	}
-	res := loadPhase(ctx, o, "bankbot", c, "http://"+hookAddr+"/hooks/"+sourceName, key, gen)
-	fstype, fsOn := mountOf(dbDir)
-	chk := &storeCheck{Answers: len(res.Load.TotalAccepted), Metric: math.NaN(), Rows: -1, DBPath: dbPath, FSType: fstype, FSOn: fsOn}
+	var probe *pgCPUProbe
+	if pg != nil {
+		if probe, err = newPGCPUProbe(ctx, o.Postgres, pg.Schema); err != nil {
+			fmt.Fprintln(stderr, "loadtest: postgres CPU not measured:", err)
+			probe = nil
+		} else {
+			defer probe.close()
+		}
+	}
+	res := loadPhase(ctx, o, "bankbot", c, "http://"+hookAddr+"/hooks/"+sourceName, key, gen, probe)
+	chk := &storeCheck{Answers: len(res.Load.TotalAccepted), Metric: math.NaN(), Rows: -1, DBPath: dbPath, PG: pg}
+	if pg == nil {
+		chk.FSType, chk.FSOn = mountOf(dbDir)
+	}
 	res.Check = chk
 	if text, err := scrapeMetrics("http://" + adminAddr + "/metrics"); err != nil {
 		res.Notes = append(res.Notes, "metrics not read: "+err.Error())
@@ -400,7 +520,11 @@ func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen,
 		unrouted, err1 := metricValue(text, "bankbot_outbox_depth", `status="unrouted"`)
 		pending, err2 := metricValue(text, "bankbot_outbox_depth", `status="pending"`)
 		if errors.Join(err1, err2) == nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("outbox right after the load: %.0f events not yet routed, %.0f deliveries pending (the console robot sends 20 a minute)", unrouted, pending))
+			robotNote := "the console robot sends 20 a minute"
+			if o.DingTalk {
+				robotNote = "the DingTalk robot sends 20 a minute, more events per message in digests"
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("outbox right after the load: %.0f events not yet routed, %.0f deliveries pending (%s)", unrouted, pending, robotNote))
 		}
 	}
 	if o.RoutedWait > 0 && chk.Answers > 0 {
@@ -412,30 +536,55 @@ func runBankbotTarget(ctx context.Context, o options, key []byte, gen *eventGen,
 			res.RoutedErr = err.Error()
 		}
 	}
+	if fake != nil {
+		fmt.Fprintf(stderr, "loadtest: bankbot: waiting for all %d accepted events to be shown at the fake DingTalk (at most %s)\n", chk.Answers, o.ShownWait)
+		d := &deliveryResult{LoadStart: res.Load.Started, LoadEnd: res.Load.Ended, Burst: o.Burst}
+		tr := newShownTracker(res.Load.TotalAccepted)
+		if err := waitShown(ctx, realClock{}, fake.Messages, tr, shownPoll, o.ShownWait); err != nil {
+			d.WaitErr = err.Error()
+		}
+		res.Delivery = d
+	}
 	if err := c.stop(30 * time.Second); err != nil {
 		res.Notes = append(res.Notes, "bankbot did not stop cleanly: "+err.Error())
+	}
+	if d := res.Delivery; d != nil {
+		// Everything the fake saw, the shutdown included.
+		tr := newShownTracker(res.Load.TotalAccepted)
+		tr.add(fake.Messages())
+		d.Shown = tr.result()
+		d.readFake(fake)
 	}
 	if lines := logSummary(c.logPath); lines != "" {
 		res.Notes = append(res.Notes, "bankbot log lines (level warn and above) by message: "+lines)
 	}
-	if err := verifyStore(ctx, chk, res.Load.TotalAccepted); err != nil {
+	if pg != nil {
+		if err := verifyPostgres(ctx, chk, pg, res.Load.TotalAccepted); err != nil {
+			res.Notes = append(res.Notes, "store not checked: "+err.Error())
+		}
+	} else if err := verifyStore(ctx, chk, res.Load.TotalAccepted); err != nil {
 		res.Notes = append(res.Notes, "store not checked: "+err.Error())
 	}
 	return res, nil
 }
 
-// loadPhase loads one running server and reads its process figures.
-func loadPhase(ctx context.Context, o options, name string, c *child, url string, key []byte, gen *eventGen) *targetResult {
-	res := &targetResult{Name: name, PeakRSSKB: -1, ServerCPU: -1, ClientCPU: -1}
+// loadPhase loads one running server and reads its process figures; probe,
+// when not nil, measures PostgreSQL's CPU time during the window.
+func loadPhase(ctx context.Context, o options, name string, c *child, url string, key []byte, gen *eventGen, probe *pgCPUProbe) *targetResult {
+	res := &targetResult{Name: name, PeakRSSKB: -1, ServerCPU: -1, ClientCPU: -1, DBCPU: -1}
 	pid := strconv.Itoa(c.pid())
 	var srv0, cli0 time.Duration
 	var mach0 cpuTimes
 	var err0 error
 	var perf *exec.Cmd
+	var probeErr error
 	spec := loadSpec{
 		URL: url, Key: key, Concurrency: o.Concurrency, Warmup: o.Warmup, Duration: o.Duration,
-		Timeout: o.Timeout, Rate: o.Rate, MaxInFlight: o.MaxInFlight, Gen: gen,
+		Timeout: o.Timeout, Rate: o.Rate, MaxInFlight: o.MaxInFlight, Burst: o.Burst, Gen: gen,
 		AtStart: func() {
+			if probe != nil {
+				probeErr = probe.begin()
+			}
 			var e1, e2 error
 			srv0, e1 = procCPU(pid)
 			cli0, e2 = procCPU("self")
@@ -450,6 +599,13 @@ func loadPhase(ctx context.Context, o options, name string, c *child, url string
 			srv1, e1 := procCPU(pid)
 			cli1, e2 := procCPU("self")
 			mach1, e3 := machineCPU()
+			if probe != nil && probeErr == nil {
+				if d, err := probe.end(ctx); err == nil {
+					res.DBCPU = d
+				} else {
+					probeErr = err
+				}
+			}
 			if err0 == nil && e1 == nil && e2 == nil && e3 == nil {
 				res.ServerCPU, res.ClientCPU = srv1-srv0, cli1-cli0
 				res.Machine = cpuTimes{Busy: mach1.Busy - mach0.Busy, IOWait: mach1.IOWait - mach0.IOWait, Total: mach1.Total - mach0.Total}
@@ -457,6 +613,9 @@ func loadPhase(ctx context.Context, o options, name string, c *child, url string
 		},
 	}
 	res.Load = runLoad(ctx, spec)
+	if probeErr != nil {
+		res.Notes = append(res.Notes, "postgres CPU not measured: "+probeErr.Error())
+	}
 	if perf != nil {
 		if err := perf.Wait(); err != nil {
 			res.Notes = append(res.Notes, "perf record: "+err.Error())
@@ -505,21 +664,20 @@ func buildBankbot(ctx context.Context, tmp string) (string, error) {
 	return bin, nil
 }
 
-// bankbotConfig is the server's config: one omise source, the console robot
-// and a route to it, so every event is stored, routed and queued as in
-// production (the console robot sends at most 20 a minute, like DingTalk);
-// log level warn so that per-request info lines do not dominate.
-func bankbotConfig(hookAddr, adminAddr, dbPath, secret string) string {
+// bankbotConfig is the server's config: one omise source, a robot and a
+// route to it, so every event is stored, routed and queued as in production
+// (the console robot sends at most 20 a minute, like DingTalk); log level
+// warn so that per-request info lines do not dominate. storage is the whole
+// storage block, robotYAML the robot's entry under robots: (indented two
+// spaces) and robot its name.
+func bankbotConfig(hookAddr, adminAddr, storage, robotYAML, robot, secret string) string {
 	return fmt.Sprintf(`# Written by tools/loadtest.
 server:
   listen: %q
   max_body_bytes: %d
 admin:
   listen: %q
-storage:
-  driver: sqlite
-  dsn: %q
-timezone: Asia/Bangkok
+%stimezone: Asia/Bangkok
 language: en
 log:
   level: warn
@@ -531,15 +689,13 @@ sources:
       - value: %q
     max_skew: 5m
 robots:
-  console:
-    type: console
-routes:
+%sroutes:
   - name: load
     sources: [%s]
-    robot: console
+    robot: %s
     template: payment
     language: en
-`, hookAddr, defaultMaxBody, adminAddr, dbPath, sourceName, secret, sourceName)
+`, hookAddr, defaultMaxBody, adminAddr, storage, sourceName, secret, robotYAML, sourceName, robot)
 }
 
 // scrapeMetrics reads bankbot's /metrics as text.
@@ -602,6 +758,15 @@ func verifyStore(ctx context.Context, chk *storeCheck, accepted []acceptedEvent)
 		return err
 	}
 	defer st.Close()
+	readBack(ctx, chk, st, accepted)
+	return nil
+}
+
+// readBack reads every accepted id back from the store and counts the ones
+// found with the source and provider event id that were sent.
+func readBack(ctx context.Context, chk *storeCheck, st interface {
+	GetEvent(ctx context.Context, id string) (store.StoredEvent, error)
+}, accepted []acceptedEvent) {
 	for _, a := range accepted {
 		ev, err := st.GetEvent(ctx, a.ID)
 		if err != nil || ev.Source != sourceName || ev.Event.ID != a.ProviderID {
@@ -610,7 +775,6 @@ func verifyStore(ctx context.Context, chk *storeCheck, accepted []acceptedEvent)
 		}
 		chk.Found++
 	}
-	return nil
 }
 
 // logSummary counts the JSON log lines of path by level and message.

@@ -17,40 +17,44 @@ func (r *report) write(w io.Writer) {
 	if r.Version != "" {
 		fmt.Fprintf(w, "- bankbot: %s\n", r.Version)
 	}
-	if r.Opts.Rate > 0 {
+	switch {
+	case r.Opts.Burst > 0:
+		fmt.Fprintf(w, "- load: a burst of %d unique signed Opn charge.complete events posted as fast as they are answered by %d closed-loop senders on keep-alive loopback connections, no warm-up; the measured window is the whole burst (first request to last answer); targets in this order: %s; client and server share the CPUs\n",
+			r.Opts.Burst, r.Opts.Concurrency, strings.Join(r.Opts.Targets, ", "))
+	case r.Opts.Rate > 0:
 		fmt.Fprintf(w, "- load: open loop, %g requests/s on schedule (at most %d in flight) on keep-alive loopback connections, unique signed Opn charge.complete events; %s warm-up, then %s measured per target; targets in this order: %s; client and server share the CPUs\n",
 			r.Opts.Rate, r.Opts.MaxInFlight, r.Opts.Warmup, r.Opts.Duration, strings.Join(r.Opts.Targets, ", "))
-	} else {
+	default:
 		fmt.Fprintf(w, "- load: %d concurrent closed-loop senders on keep-alive loopback connections, unique signed Opn charge.complete events; %s warm-up, then %s measured per target; targets in this order: %s; client and server share the CPUs\n",
 			r.Opts.Concurrency, r.Opts.Warmup, r.Opts.Duration, strings.Join(r.Opts.Targets, ", "))
 	}
 	for _, t := range r.Results {
 		if c := t.Check; c != nil {
-			durable := "durable: SQLite WAL, synchronous=FULL"
-			if c.FSType == "tmpfs" || c.FSType == "ramfs" {
-				durable = "NOT DURABLE: the database is in memory (" + c.FSType + "); a diagnostic, not a result"
-			}
-			fmt.Fprintf(w, "- bankbot database: %s (%s on %s; %s)\n", c.DBPath, c.FSType, c.FSOn, durable)
+			fmt.Fprintf(w, "- bankbot database: %s\n", c.describe())
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| target | requests | 200 accepted | 200 other | non-200 | errors | accepted/s | p50 | p90 | p99 | max | peak RSS | server CPU | loadtest CPU | other CPU | idle | connections |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| target | requests | 200 accepted | 200 other | non-200 | errors | accepted/s | p50 | p90 | p99 | max | peak RSS | server CPU | postgres CPU | loadtest CPU | other CPU | idle | connections |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, t := range r.Results {
 		l := t.Load
 		other, idle := "n/a", "n/a"
 		if m := t.Machine; m.Total > 0 && t.ServerCPU >= 0 {
-			other = fmtCPU(max(0, m.Busy-t.ServerCPU-t.ClientCPU), l.Window)
+			other = fmtCPU(max(0, m.Busy-t.ServerCPU-t.ClientCPU-max(0, t.DBCPU)), l.Window)
 			idle = fmtCPU(m.Total-m.Busy, l.Window)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+		db := "-"
+		if t.DBCPU >= 0 {
+			db = fmtCPU(t.DBCPU, l.Window)
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
 			t.Name, l.Completed, l.Accepted, l.Duplicates, fmtCounts(l.Non200), fmtCounts(l.Errors),
 			l.AcceptedPerSecond(), fmtDur(l.Latency.P50), fmtDur(l.Latency.P90), fmtDur(l.Latency.P99), fmtDur(l.Latency.Max),
-			fmtKB(t.PeakRSSKB), fmtCPU(t.ServerCPU, l.Window), fmtCPU(t.ClientCPU, l.Window), other, idle, l.Dials)
+			fmtKB(t.PeakRSSKB), fmtCPU(t.ServerCPU, l.Window), db, fmtCPU(t.ClientCPU, l.Window), other, idle, l.Dials)
 	}
 	fmt.Fprintln(w)
 	if r.Opts.Rate > 0 {
-		fmt.Fprintln(w, "requests: due inside the measured window by the schedule, each awaited to its end; latency: from the time it was due (not sent) to reading the whole answer, every answered request, exact nearest-rank percentiles; accepted/s: 200 \"accepted\" answers that finished inside the window, per second; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to either); idle: idle plus iowait, from /proc/stat.")
+		fmt.Fprintln(w, "requests: due inside the measured window by the schedule, each awaited to its end; latency: from the time it was due (not sent) to reading the whole answer, every answered request, exact nearest-rank percentiles; accepted/s: 200 \"accepted\" answers that finished inside the window, per second; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); postgres CPU: with --postgres, the CPU time of bankbot's PostgreSQL connections and the server's background processes (\"-\": no database server); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to any of these); idle: idle plus iowait, from /proc/stat.")
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| target | offered/s | sent/s | answered/s | accepted/s | send lag p99 | send lag max | peak in flight | last answer after the window |")
 		fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|")
@@ -66,7 +70,10 @@ func (r *report) write(w io.Writer) {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "open loop, inside the window by the wall clock: sent/s, requests sent; answered/s, answers (any status) that finished; accepted/s, 200 \"accepted\" answers that finished. send lag: how late the window's requests were sent after they were due; it is included in their latency. A sent/s below offered/s means the offered rate was not sent: with peak in flight at the cap, every sender was waiting on the server (it is slower than the offered rate; a larger --max-inflight keeps offering it); below the cap, the load tool was short of CPU.")
 	} else {
-		fmt.Fprintln(w, "requests: finished inside the measured window; latency: from sending the request to reading the whole answer, every answered request, exact nearest-rank percentiles; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to either); idle: idle plus iowait, from /proc/stat.")
+		if r.Opts.Burst > 0 {
+			fmt.Fprintln(w, "burst: the window is the whole burst, so accepted/s is the burst's events over the time to post them.")
+		}
+		fmt.Fprintln(w, "requests: finished inside the measured window; latency: from sending the request to reading the whole answer, every answered request, exact nearest-rank percentiles; peak RSS: VmHWM of the server process after the load; CPU: user+system CPU seconds per wall second during the window (1.00 = one core); postgres CPU: with --postgres, the CPU time of bankbot's PostgreSQL connections and the server's background processes (\"-\": no database server); other CPU: the rest of the machine's busy time (other processes, kernel work not charged to any of these); idle: idle plus iowait, from /proc/stat.")
 	}
 	var bare, bot *targetResult
 	for _, t := range r.Results {
@@ -94,8 +101,17 @@ func (r *report) write(w io.Writer) {
 		if !c.ok() {
 			verdict = "MISMATCH"
 		}
-		fmt.Fprintf(w, "\nbankbot store check (whole phase, warm-up and drain included): %d requests sent, %d transport errors; %d answered 200 \"accepted\"; metric accepted = %s; SQLite events of the source after stopping = %d; accepted ids read back with store.GetEvent = %d (missing or different: %d): %s.\n",
-			t.Load.TotalSent, t.Load.TotalErrors, c.Answers, metric, c.Rows, c.Found, c.Missing, verdict)
+		where := "SQLite events"
+		if c.PG != nil {
+			where = "PostgreSQL events in schema " + c.PG.Schema
+		}
+		fmt.Fprintf(w, "\nbankbot store check (whole phase, warm-up and drain included): %d requests sent, %d transport errors; %d answered 200 \"accepted\"; metric accepted = %s; %s of the source after stopping = %d; accepted ids read back with store.GetEvent = %d (missing or different: %d): %s.\n",
+			t.Load.TotalSent, t.Load.TotalErrors, c.Answers, metric, where, c.Rows, c.Found, c.Missing, verdict)
+	}
+	for _, t := range r.Results {
+		if t.Delivery != nil {
+			t.Delivery.write(w, t.Name)
+		}
 	}
 	for _, t := range r.Results {
 		if line := t.routedLine(); line != "" {
@@ -148,4 +164,25 @@ func (t *targetResult) routedLine() string {
 	}
 	return fmt.Sprintf("**%s stored and routed: %.0f events/s** — %.0f accepted events (metric, whole phase, warm-up included) were all routed %.2f s after the load began, %.2f s after its last answer (metrics read every %s, so up to that much late); stored alone over the %.2f s of load: %.0f events/s.",
 		t.Name, routed, rt.Accepted, total.Seconds(), rt.At.Sub(l.Ended).Seconds(), routedPoll, load.Seconds(), stored)
+}
+
+// describe says where bankbot's database was and whether it was durable.
+func (c *storeCheck) describe() string {
+	if p := c.PG; p != nil {
+		durable := "durable: fsync=on, bankbot's sessions synchronous_commit=on"
+		if !p.durable() {
+			durable = "NOT DURABLE (fsync=" + p.Fsync + ", data on " + p.FSType + "); a diagnostic, not a result"
+		}
+		data := "data directory not readable"
+		if p.DataDir != "" {
+			data = fmt.Sprintf("data in %s (%s on %s)", p.DataDir, p.FSType, p.FSOn)
+		}
+		return fmt.Sprintf("PostgreSQL %s at %s, schema %s (server: fsync=%s, synchronous_commit=%s, wal_sync_method=%s; %s; %s)",
+			p.Version, p.Where, p.Schema, p.Fsync, p.SyncCommit, p.WALSync, data, durable)
+	}
+	durable := "durable: SQLite WAL, synchronous=FULL"
+	if c.FSType == "tmpfs" || c.FSType == "ramfs" {
+		durable = "NOT DURABLE: the database is in memory (" + c.FSType + "); a diagnostic, not a result"
+	}
+	return fmt.Sprintf("%s (%s on %s; %s)", c.DBPath, c.FSType, c.FSOn, durable)
 }

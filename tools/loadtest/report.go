@@ -47,9 +47,9 @@ func (r *report) write(w io.Writer) {
 		if t.DBCPU >= 0 {
 			db = fmtCPU(t.DBCPU, l.Window)
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n",
 			t.Name, l.Completed, l.Accepted, l.Duplicates, fmtCounts(l.Non200), fmtCounts(l.Errors),
-			l.AcceptedPerSecond(), fmtDur(l.Latency.P50), fmtDur(l.Latency.P90), fmtDur(l.Latency.P99), fmtDur(l.Latency.Max),
+			fmtRate(l.AcceptedPerSecond()), fmtDur(l.Latency.P50), fmtDur(l.Latency.P90), fmtDur(l.Latency.P99), fmtDur(l.Latency.Max),
 			fmtKB(t.PeakRSSKB), fmtCPU(t.ServerCPU, l.Window), db, fmtCPU(t.ClientCPU, l.Window), other, idle, l.Dials)
 	}
 	fmt.Fprintln(w)
@@ -63,8 +63,8 @@ func (r *report) write(w io.Writer) {
 			if o == nil {
 				continue
 			}
-			fmt.Fprintf(w, "| %s | %g | %.0f | %.0f | %.0f | %s | %s | %d | %s |\n",
-				t.Name, o.Rate, l.perSecond(o.SentInWindow), l.perSecond(o.FinishedInWindow), l.perSecond(o.AcceptedInWindow),
+			fmt.Fprintf(w, "| %s | %g | %s | %s | %s | %s | %s | %d | %s |\n",
+				t.Name, o.Rate, fmtRate(l.perSecond(o.SentInWindow)), fmtRate(l.perSecond(o.FinishedInWindow)), fmtRate(l.perSecond(o.AcceptedInWindow)),
 				fmtDur(o.SendLag.P99), fmtDur(o.SendLag.Max), o.PeakFlight, fmtDur(o.Drain))
 		}
 		fmt.Fprintln(w)
@@ -124,6 +124,15 @@ func (r *report) write(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+}
+
+// fmtRate prints a rate per second: whole numbers, but two decimals below
+// 10/s, where rounding would hide it (0.25/s is not 0).
+func fmtRate(v float64) string {
+	if v < 10 {
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.0f", v)
 }
 
 func fmtKB(kb int64) string {

@@ -119,3 +119,21 @@ bankbot_outbox_depth{status="unrouted"} 1.5e+03
 		})
 	}
 }
+
+func TestFmtRate(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0.00"},
+		{0.25, "0.25"},
+		{9.996, "10.00"},
+		{10, "10"},
+		{7705.4, "7705"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			require.Equal(t, tt.want, fmtRate(tt.v))
+		})
+	}
+}

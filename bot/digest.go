@@ -65,10 +65,20 @@ func (a *App) plan(ctx context.Context, log *logrus.Entry, rt *Runtime, robot *R
 	defer cancel()
 	var rest []store.Delivery
 	var items []outItem
+	evIDs := make([]string, len(claimed))
+	for i, d := range claimed {
+		evIDs[i] = d.EventID
+	}
+	// One read for the whole claim (a digest lists hundreds of events).
+	evs, err := a.store.GetEvents(bg, evIDs)
+	if err != nil {
+		log.WithError(err).WithField("deliveries", len(claimed)).Error("cannot read the events to send; retrying later")
+		return nil, claimed
+	}
 	for _, d := range claimed {
-		ev, err := a.store.GetEvent(bg, d.EventID)
-		if err != nil {
-			log.WithError(err).WithField("delivery_id", d.ID).Error("cannot read the event to send; retrying later")
+		ev, ok := evs[d.EventID]
+		if !ok {
+			log.WithFields(logrus.Fields{"delivery_id": d.ID, "event_id": d.EventID}).Error("the event of a delivery is missing; retrying later")
 			rest = append(rest, d)
 			continue
 		}

@@ -247,6 +247,43 @@ func (c *core) GetEvent(ctx context.Context, id string) (StoredEvent, error) {
 const unroutedEventsSQL = `SELECT ` + eventRouteCols + ` FROM events WHERE routed_at IS NULL
 	ORDER BY received_at, id LIMIT ?`
 
+// getEventsChunk bounds the ids of one GetEvents statement.
+const getEventsChunk = 100
+
+// GetEvents reads the events with the given ids, without their raw body and
+// headers, getEventsChunk ids per statement. Unknown ids are left out.
+func (c *core) GetEvents(ctx context.Context, ids []string) (map[string]StoredEvent, error) {
+	const op = "get events"
+	out := make(map[string]StoredEvent, len(ids))
+	for start := 0; start < len(ids); start += getEventsChunk {
+		chunk := ids[start:min(len(ids), start+getEventsChunk)]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := `SELECT ` + eventRouteCols + ` FROM events WHERE id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		err := c.b.read(ctx, op, func(qr querier) error {
+			rs, err := qr.query(ctx, q, args...)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				se, err := scanEvent(rs)
+				if err != nil {
+					return err
+				}
+				out[se.ID] = se
+			}
+			return rs.Err()
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // UnroutedEvents returns up to limit events not yet routed, oldest first.
 func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error) {
 	const op = "unrouted events"

@@ -238,6 +238,10 @@ type Store interface {
 	InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error)
 	// GetEvent reads one event by bankbot id.
 	GetEvent(ctx context.Context, id string) (StoredEvent, error)
+	// GetEvents reads the events with the given bankbot ids, without their
+	// raw body and headers, in a few statements (a digest of hundreds of
+	// events reads them at once). Unknown ids are left out of the map.
+	GetEvents(ctx context.Context, ids []string) (map[string]StoredEvent, error)
 	// UnroutedEvents returns up to limit events not yet routed, oldest
 	// first, without their raw body and headers (GetEvent has them).
 	UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error)

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertEvent/RoutedConcurrent", testInsertRoutedConcurrent},
 		{"Times/MillisecondUTC", testTimeRoundTrip},
 		{"UnroutedEvents/OldestFirst", testUnroutedOldestFirst},
+		{"GetEvents/Bulk", testGetEvents},
 		{"RouteEvent/CreatesDeliveries", testRouteEvent},
 		{"RouteEvent/Idempotent", testRouteEventIdempotent},
 		{"RouteEvent/Validation", testRouteValidation},
@@ -427,6 +428,31 @@ func testTimeRoundTrip(t *testing.T, s store.Store) {
 			require.Equal(t, []store.Attempt{{At: at.Truncate(time.Millisecond).UTC(), Duration: 1500 * time.Millisecond, Reason: "ok"}}, log)
 		})
 	}
+}
+
+// testGetEvents: a bulk read over several statements returns each known
+// event once, parsed, without body or headers; unknown ids are left out.
+func testGetEvents(t *testing.T, s store.Store) {
+	var ids []string
+	for i := range 250 {
+		e := newEvent(i)
+		mustInsert(t, s, e)
+		ids = append(ids, e.ID)
+	}
+	got, err := s.GetEvents(ctx(t), append(ids, "evt_missing"))
+	require.NoError(t, err)
+	require.Len(t, got, 250)
+	for i, id := range ids {
+		ev, ok := got[id]
+		require.True(t, ok, id)
+		require.Equal(t, newEvent(i).Event.ID, ev.Event.ID)
+		require.Equal(t, int64(5000+i), ev.Event.Amount)
+		require.True(t, newEvent(i).ReceivedAt.Equal(ev.ReceivedAt))
+		require.Empty(t, ev.Body)
+	}
+	empty, err := s.GetEvents(ctx(t), nil)
+	require.NoError(t, err)
+	require.Empty(t, empty)
 }
 
 func testUnroutedOldestFirst(t *testing.T, s store.Store) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -116,6 +117,9 @@ type pgBackend struct {
 	pool      *pgxpool.Pool
 	closeOnce sync.Once
 	done      chan struct{} // closed by close
+	// writeFailed is set when the last write failed with ErrUnavailable and
+	// cleared by the next write that commits.
+	writeFailed atomic.Bool
 }
 
 func (b *pgBackend) timeArg(t time.Time) any { return t }
@@ -135,7 +139,15 @@ func (b *pgBackend) idIn(ids []int64) (string, any) {
 	return `id = ANY(?::bigint[])`, ids
 }
 
+// ping fails when the last write failed for a reason other than the
+// statement itself (the server's disk full, a lost connection) and a probe
+// write still fails; so readiness follows the writes, not only the reads.
 func (b *pgBackend) ping(ctx context.Context) error {
+	if b.writeFailed.Load() {
+		if err := b.write(ctx, "probe write", probeWrite(ctx)); err != nil {
+			return err
+		}
+	}
 	return b.read(ctx, "ping", func(q querier) error {
 		var one int
 		return q.queryRow(ctx, `SELECT 1`).Scan(&one)
@@ -157,10 +169,18 @@ func (b *pgBackend) read(ctx context.Context, op string, fn func(q querier) erro
 	return b.classify(op, fn(pgQuerier{r: b.pool}))
 }
 
-func (b *pgBackend) write(ctx context.Context, op string, fn func(q querier) error) error {
+func (b *pgBackend) write(ctx context.Context, op string, fn func(q querier) error) (err error) {
 	if b.closed() {
 		return unavailable(op, errPoolClosed)
 	}
+	defer func() {
+		switch {
+		case err == nil:
+			b.writeFailed.Store(false)
+		case errors.Is(err, ErrUnavailable) && ctx.Err() == nil:
+			b.writeFailed.Store(true)
+		}
+	}()
 	tx, err := b.pool.Begin(ctx)
 	if err != nil {
 		return b.classify(op, err)

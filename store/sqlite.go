@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -117,6 +118,14 @@ func openSQLite(ctx context.Context, path string, o sqliteOptions) (*SQLite, err
 		_ = db.Close()
 		return nil, err
 	}
+	if !memory { // the first connection (checkPragmas) created the file
+		st, err := os.Stat(path)
+		if err != nil {
+			_ = db.Close()
+			return nil, unavailable(op, err)
+		}
+		b.health.path, b.health.opened = path, st
+	}
 	ms, err := loadMigrations(migrationFS, "migrations/sqlite")
 	if err != nil {
 		_ = db.Close()
@@ -185,6 +194,7 @@ type sqliteBackend struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
 	memory bool // ":memory:": one connection, no statement cache
+	health fileHealth
 }
 
 // stmt returns the prepared statement for s, preparing it once. The lock is
@@ -328,7 +338,19 @@ func (b *sqliteBackend) idIn(ids []int64) (string, any) {
 	}
 	return `id IN (SELECT value FROM json_each(?))`, string(append(buf, ']'))
 }
+// ping fails when the database file was deleted or replaced, or when the
+// last write failed (a full disk, an I/O error) and a probe write still
+// fails; so readiness and bankbot_store_up follow the writer, not only the
+// reads.
 func (b *sqliteBackend) ping(ctx context.Context) error {
+	if err := b.health.fileGone(); err != nil {
+		return unavailable("ping", err)
+	}
+	if b.health.failed.Load() {
+		if err := b.write(ctx, "probe write", probeWrite(ctx)); err != nil {
+			return err
+		}
+	}
 	return b.classify("ping", b.db.PingContext(ctx))
 }
 
@@ -430,17 +452,32 @@ func (b *sqliteBackend) commit(batch []*writeReq) {
 	if len(live) == 0 {
 		return
 	}
+	// A database file deleted or replaced under the running process would
+	// take writes into an unlinked inode and lose them at the next restart:
+	// refuse them (the provider gets 503 and retries) and stay unhealthy.
+	if err := b.health.fileGone(); err != nil {
+		b.health.failed.Store(true)
+		for _, r := range live {
+			r.result <- unavailable(r.op, err)
+		}
+		return
+	}
 	results, err := b.runBatch(ctx, live, false)
 	if err == errRetryIsolated {
 		results, err = b.runBatch(ctx, live, true)
 	}
+	failed := false
 	for i, r := range live {
+		var out error
 		if err != nil {
-			r.result <- b.classify(r.op, err)
-			continue
+			out = b.classify(r.op, err)
+		} else {
+			out = b.classify(r.op, results[i])
 		}
-		r.result <- b.classify(r.op, results[i])
+		failed = failed || errors.Is(out, ErrUnavailable)
+		r.result <- out
 	}
+	b.health.failed.Store(failed)
 }
 
 // errRetryIsolated says a plain batch had a failing write and must run again
@@ -541,3 +578,40 @@ func (q sqlQuerier) query(ctx context.Context, s string, args ...any) (rows, err
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+// fileHealth tracks whether the store still writes where it should.
+type fileHealth struct {
+	path   string      // the database file ("" for :memory:)
+	opened os.FileInfo // its identity when opened
+	// failed is set when the last write failed for a reason other than the
+	// statement itself (full disk, I/O error, file gone), and cleared by the
+	// next write that succeeds.
+	failed atomic.Bool
+}
+
+// fileGone reports a database file that no longer exists at its path, or
+// that is another file than the one opened (deleted and recreated, its
+// directory replaced, a restore copied over it).
+func (h *fileHealth) fileGone() error {
+	if h.path == "" {
+		return nil
+	}
+	st, err := os.Stat(h.path)
+	if err != nil {
+		return fmt.Errorf("database file %s is gone: %w", h.path, err)
+	}
+	if !os.SameFile(h.opened, st) {
+		return fmt.Errorf("database file %s was replaced by another file since bankbot opened it; restart bankbot", h.path)
+	}
+	return nil
+}
+
+// probeWrite is a write that changes nothing but still goes to disk: it
+// tells a store that failed a write whether writes work again.
+func probeWrite(ctx context.Context) func(q querier) error {
+	return func(q querier) error {
+		_, err := q.exec(ctx, `UPDATE schema_migrations SET name = name
+			WHERE version = (SELECT MAX(version) FROM schema_migrations)`)
+		return err
+	}
+}

@@ -30,6 +30,12 @@ const (
 	KindAccountLinkFailed Kind = "account.link_failed"
 	KindDisputeOpened     Kind = "dispute.opened"
 	KindOther             Kind = "other"
+	// KindUnreadable is an event whose signature verified but whose body
+	// could not be read into the canonical fields (not JSON, an unknown
+	// currency, an amount that is not an integer of minor units …). It is
+	// stored raw and alerted so someone looks: an authentic event is never
+	// refused for its content.
+	KindUnreadable Kind = "unreadable"
 )
 
 // Kinds returns every canonical kind in a stable order (a new slice each call).
@@ -39,7 +45,7 @@ func Kinds() []Kind {
 		KindRefundSucceeded, KindRefundFailed,
 		KindTransferSucceeded, KindTransferFailed,
 		KindAccountLinked, KindAccountLinkFailed,
-		KindDisputeOpened, KindOther,
+		KindDisputeOpened, KindOther, KindUnreadable,
 	}
 }
 
@@ -57,7 +63,7 @@ func (k Kind) Valid() bool {
 // when a route sets mention.on_failure).
 func (k Kind) Failed() bool {
 	switch k {
-	case KindPaymentFailed, KindRefundFailed, KindTransferFailed, KindAccountLinkFailed, KindDisputeOpened:
+	case KindPaymentFailed, KindRefundFailed, KindTransferFailed, KindAccountLinkFailed, KindDisputeOpened, KindUnreadable:
 		return true
 	}
 	return false

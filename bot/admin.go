@@ -44,14 +44,17 @@ func (a *App) handleReady(c *gin.Context) {
 }
 
 // requireToken checks Authorization: Bearer <admin.token> in constant time.
-// With no token configured the admin API is off.
+// The scheme is case-insensitive (RFC 9110 §11.1: "bearer", "BEARER" and
+// "Bearer" are the same); the token is not. With no token configured the
+// admin API is off.
 func (a *App) requireToken(c *gin.Context) {
 	want := a.runtime.Load().Config.Admin.Token.Reveal()
 	if want == "" {
-		writeError(c, http.StatusForbidden, "admin_disabled", "set admin.token in the config to use the admin API")
+		writeError(c, http.StatusForbidden, "admin_disabled",
+			"the admin API is off: set admin.token in the config (the shipped config.yaml reads it from the BANKBOT_ADMIN_TOKEN environment variable)")
 		return
 	}
-	got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	got, ok := bearerToken(c.GetHeader("Authorization"))
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		c.Header("WWW-Authenticate", `Bearer realm="bankbot admin"`)
 		writeError(c, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <admin.token>")
@@ -60,10 +63,28 @@ func (a *App) requireToken(c *gin.Context) {
 	c.Next()
 }
 
+// bearerToken returns the token of an Authorization header of the Bearer
+// scheme, matched case-insensitively, with the spaces around the token
+// trimmed.
+func bearerToken(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
 // handleReload reloads now and answers 200 with the result, or 500 with
 // every problem of a refused config.
 func (a *App) handleReload(c *gin.Context) {
 	res, err := a.Reload("admin api")
+	if errors.Is(err, errReloadTransient) {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "reload_unavailable",
+			"message":  "the config file cannot be read right now; the previous config keeps serving, retry later",
+			"problems": []string{err.Error()}})
+		return
+	}
 	if err != nil {
 		body := gin.H{"error": "reload_failed", "message": "config refused; the previous config keeps serving"}
 		var ps config.Problems
@@ -122,6 +143,19 @@ func (a *App) handleStatus(c *gin.Context) {
 		"sources": sources, "robots": robots, "routes": routes, "templates": sortedStrings(rt.Engine.Sets()),
 		"warnings": rt.Config.Warnings(now),
 	}
+	last, refused := a.reloadState()
+	lr := gin.H{"time": last.At.UTC().Format(time.RFC3339), "trigger": last.Trigger, "result": last.Result}
+	if last.Error != "" {
+		lr["error"] = last.Error
+	}
+	if len(last.Problems) > 0 {
+		lr["problems"] = last.Problems
+	}
+	if refused > 0 {
+		lr["refused_in_a_row"] = refused
+		lr["note"] = "the config file was refused; the config shown here is the previous one, still serving"
+	}
+	body["last_reload"] = lr
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if st, err := a.store.Stats(ctx); err == nil {

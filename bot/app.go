@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	"golang.org/x/net/netutil"
 
 	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/dingtalk"
@@ -58,6 +59,17 @@ type App struct {
 	// lastLoaded is the config last decoded by a load or reload, applied or
 	// refused; the poller watches the files it names.
 	lastLoaded *config.Config
+	// lastReload is the outcome of the last load or reload, shown on /admin/.
+	lastReload reloadStatus
+	// refusedInARow counts reloads refused since the last good one.
+	refusedInARow int
+	// transientInARow counts reloads in a row that could not read the file.
+	transientInARow int
+	// loadConfig is config.Load; tests replace it to fail on cue.
+	loadConfig func(path string, env config.LookupEnv) (*config.Config, error)
+
+	// rejectLog rate-limits the log lines of rejected webhooks.
+	rejectLog *logLimiter
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then
@@ -91,7 +103,8 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
 	}
 	configureLogger(log, cfg.Log)
-	a := &App{opts: opts, log: log, clock: opts.Clock, routeWake: make(chan struct{}, 1), owner: newOwnerID(), tokens: &dingtalk.TokenCache{}}
+	a := &App{opts: opts, log: log, clock: opts.Clock, routeWake: make(chan struct{}, 1), owner: newOwnerID(), tokens: &dingtalk.TokenCache{},
+		loadConfig: config.Load, rejectLog: newLogLimiter(rejectLogEvery)}
 	rt, err := Build(cfg, a.buildDeps())
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
@@ -111,6 +124,8 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.metrics.ReloadOK.Set(1)
 	a.metrics.ReloadTime.Set(float64(a.clock.Now().Unix()))
 	a.metrics.ConfigInfo.WithLabelValues(cfg.Hash[:12]).Set(1)
+	a.precreateMetrics(rt)
+	a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: "start", Result: string(ReloadApplied)}
 	a.deliverer = newDeliverer(a)
 	return a, nil
 }
@@ -168,10 +183,10 @@ func OpenStore(ctx context.Context, s config.Storage) (store.Store, error) {
 func (a *App) serve(ctx context.Context) error {
 	rt := a.runtime.Load()
 	cfg := rt.Config
-	hookLn, err := net.Listen("tcp", cfg.Server.Listen)
+	hookLn, err := listenHooks(cfg.Server)
 	if err != nil {
 		a.store.Close()
-		return fmt.Errorf("server.listen %s: %w", cfg.Server.Listen, err)
+		return err
 	}
 	adminLn, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
@@ -224,6 +239,29 @@ func (a *App) serve(ctx context.Context) error {
 	return runErr
 }
 
+// listenHooks opens the webhook listener, capped at server.max_connections
+// concurrent connections (idle keep-alive ones count), so a flood of slow
+// connections cannot exhaust the process's file descriptors, which the store
+// and the DingTalk client need too.
+//
+// Failure policy: fails closed because an unbounded accept loop lets a
+// slow-connection flood take every descriptor and stop the store and the
+// deliveries as well; at the cap, new connections wait in the kernel's
+// accept backlog (they are not refused) until a slot frees, and
+// server.read_header_timeout / idle_timeout bound how long a slot is held.
+// The admin listener is not capped, so /healthz and /metrics still answer.
+func listenHooks(c config.Server) (net.Listener, error) {
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("server.listen %s: %w", c.Listen, err)
+	}
+	n := c.MaxConnections
+	if n < 1 {
+		n = config.DefaultMaxConnections
+	}
+	return netutil.LimitListener(ln, n), nil
+}
+
 func serveHTTP(srv *http.Server, ln net.Listener) error {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -248,4 +286,52 @@ func (a *App) wakeRouter() {
 	case a.routeWake <- struct{}{}:
 	default:
 	}
+}
+
+// rejectLogEvery is the least time between two log lines of rejected
+// webhooks with the same source and reason.
+const rejectLogEvery = 10 * time.Second
+
+// logLimiter allows one log line per key per interval and counts the lines
+// it suppressed in between, so a flood of bad requests (a misconfigured
+// sender retrying, a scanner) cannot fill the disk or drown other lines.
+//
+// Failure policy: fails open for requests because it only decides whether a
+// line is written, never whether a webhook is answered; over the rate, lines
+// are dropped and the next line of the key says how many (lines dropped at
+// the end of a flood are only in the metric), and
+// bankbot_webhooks_received_total keeps the full count. Keys are a
+// configured source and a fixed reason code, so the map stays small.
+type logLimiter struct {
+	every time.Duration
+	mu    sync.Mutex
+	keys  map[string]*logLimit
+}
+
+type logLimit struct {
+	last       time.Time
+	suppressed int
+}
+
+func newLogLimiter(every time.Duration) *logLimiter {
+	return &logLimiter{every: every, keys: map[string]*logLimit{}}
+}
+
+// allow reports whether a line for key may be written at now and, if so, how
+// many lines for key were suppressed since the last one written.
+func (l *logLimiter) allow(key string, now time.Time) (ok bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.keys[key]
+	if st == nil {
+		l.keys[key] = &logLimit{last: now}
+		return true, 0
+	}
+	if d := now.Sub(st.last); d >= l.every || d < 0 {
+		n := st.suppressed
+		st.last, st.suppressed = now, 0
+		return true, n
+	}
+	st.suppressed++
+	return false, 0
 }

@@ -399,7 +399,7 @@ func (a *App) finish(ctx context.Context, log *logrus.Entry, robot *Robot, m *ou
 		att.Reason = de.Reason()
 		permanent = de.Class == dingtalk.ClassPermanent
 		wait = de.RetryAfter()
-		hint := dingtalk.Hint(de.Code, de.Msg)
+		hint := de.HintFor(robot.Name)
 		if hint != "" {
 			log = log.WithField("fix", hint)
 		}
@@ -420,7 +420,7 @@ func (a *App) finish(ctx context.Context, log *logrus.Entry, robot *Robot, m *ou
 					de.Code, until.In(rt.Config.Location).Format("15:04:05 MST"))
 			}
 		case de.Class == dingtalk.ClassConfig:
-			state, stateReason = stateMisconfigured, joinReason(fmt.Sprintf("DingTalk errcode %d", de.Code), hint)
+			state, stateReason = stateMisconfigured, joinReason("DingTalk answered "+de.Status(), hint)
 		}
 	}
 	a.metrics.Attempts.WithLabelValues(robot.Name, att.Reason).Inc()

@@ -15,8 +15,9 @@ import (
 
 // FuzzClientIP: whatever the peer address and X-Forwarded-For say, clientIP
 // never panics, returns the peer when the peer is not a trusted proxy, and
-// otherwise returns the peer or an address that appears in the header and is
-// not itself a trusted proxy.
+// otherwise returns the peer, an address that appears in the header and is
+// not itself a trusted proxy, or no address (fail closed) when the header has
+// a garbled hop.
 func FuzzClientIP(f *testing.F) {
 	for _, s := range [][2]string{
 		{"203.0.113.9:5555", "198.51.100.7"},
@@ -27,6 +28,9 @@ func FuzzClientIP(f *testing.F) {
 		{"[fd00::1]:1", "2001:db8::7, fd00::2"},
 		{"nonsense", ""},
 		{"10.0.0.2:5555", ",,,"},
+		{"10.0.0.2:5555", "1.2.3.4:5678"},
+		{"10.0.0.2:5555", "[2001:db8::1]"},
+		{"10.0.0.2:5555", "198.51.100.7, fe80::1%eth0"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -42,6 +46,20 @@ func FuzzClientIP(f *testing.F) {
 		}
 		if !containsIP(trusted, peer) {
 			t.Fatalf("peer %s is not trusted, but got %s", peer, got)
+		}
+		if !got.IsValid() {
+			// Fails closed only on a garbled hop: some entry of the
+			// header is not a bare IP address.
+			garbled := false
+			for _, hop := range strings.Split(xff, ",") {
+				if a, err := netip.ParseAddr(strings.TrimSpace(hop)); err != nil || a.Zone() != "" {
+					garbled = true
+				}
+			}
+			if !garbled {
+				t.Fatalf("no address for peer %s and X-Forwarded-For %q, which has no garbled hop", peer, xff)
+			}
+			return
 		}
 		if containsIP(trusted, got) {
 			t.Fatalf("returned a trusted proxy %s", got)

@@ -326,6 +326,8 @@ type hookReply struct {
 	ID      string `json:"id"`
 	Error   string `json:"error"`
 	Message string `json:"message"`
+	// Unreadable is the problem of a signed event that could not be read.
+	Unreadable string `json:"unreadable"`
 }
 
 func serve(t *testing.T, h http.Handler, req *http.Request) hookReply {

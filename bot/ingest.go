@@ -30,7 +30,12 @@ func (a *App) hookRouter() http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
+	// A trailing slash (/hooks/opn/) is the same source, answered directly:
+	// Gin's default 307 redirect would make every webhook a second request,
+	// which many providers do not follow.
+	r.RedirectTrailingSlash = false
 	r.POST("/hooks/:source", a.handleHook)
+	r.POST("/hooks/:source/", a.handleHook)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, http.StatusNotFound, "not_found", "webhooks are POSTed to /hooks/{source}")
 	})
@@ -63,10 +68,19 @@ func (a *App) handleHook(c *gin.Context) {
 	ip := clientIP(c.Request, rt.TrustedProxies)
 	// The logger is built only when a line is written (see the success path).
 	log := func() *logrus.Entry { return a.log.WithFields(logrus.Fields{"source": name, "remote_ip": ip.String()}) }
-	ev, body, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
+	ev, body, unreadable, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
 	if herr != nil {
 		a.metrics.Received.WithLabelValues(name, herr.code).Inc()
-		log().WithFields(logrus.Fields{"status": herr.status, "reason": herr.code}).Warn("webhook rejected: " + herr.msg)
+		// At most one line per source and reason every rejectLogEvery; the
+		// metric keeps the full count.
+		if ok, suppressed := a.rejectLog.allow(name+"\x00"+herr.code, now); ok {
+			e, msg := log().WithFields(logrus.Fields{"status": herr.status, "reason": herr.code}), herr.msg
+			if suppressed > 0 {
+				e = e.WithField("suppressed", suppressed)
+				msg += fmt.Sprintf(" (%d more like it not logged since the last line)", suppressed)
+			}
+			e.Warn("webhook rejected: " + msg)
+		}
 		writeError(c, herr.status, herr.code, herr.msg)
 		return
 	}
@@ -86,13 +100,20 @@ func (a *App) handleHook(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
 	defer cancel()
 	res, err := a.store.InsertEvent(ctx, ne)
-	if errors.Is(err, store.ErrInvalid) {
-		// The store refused the values themselves (an id with a NUL byte):
-		// retrying cannot help, so this is the sender's 400, not a 503.
-		a.metrics.Received.WithLabelValues(name, "malformed_payload").Inc()
-		log().WithError(err).Warn("webhook rejected: the event cannot be stored as sent")
-		writeError(c, http.StatusBadRequest, "malformed_payload", "the event's id or fields cannot be stored: "+err.Error())
-		return
+	if errors.Is(err, store.ErrInvalid) && unreadable == "" {
+		// The store refused the values themselves (an id with a NUL byte).
+		// The signature verified, so the event is kept as unreadable under
+		// the hash of its body rather than refused.
+		unreadable = "the event's id or fields cannot be stored: " + err.Error()
+		ne.Event = bankhooks.Unreadable(src.Provider.Name(), bankhooks.Request{Header: c.Request.Header, Body: body}, unreadable)
+		ne.Event.ID = bankhooks.BodyID(body)
+		ev = ne.Event
+		if ds, derr := rt.Deliveries(name, ev); derr == nil {
+			ne.Deliveries, ne.Routed = ds, true
+		} else {
+			ne.Deliveries, ne.Routed = nil, false
+		}
+		res, err = a.store.InsertEvent(ctx, ne)
 	}
 	if err != nil {
 		a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
@@ -107,7 +128,13 @@ func (a *App) handleHook(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate", "id": res.ID})
 		return
 	}
-	a.metrics.Received.WithLabelValues(name, "accepted").Inc()
+	if unreadable != "" {
+		a.metrics.Received.WithLabelValues(name, "unreadable").Inc()
+		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "problem": unreadable}).
+			Warn("signed webhook stored, but its content could not be read: alerted as unreadable")
+	} else {
+		a.metrics.Received.WithLabelValues(name, "accepted").Inc()
+	}
 	switch {
 	case !ne.Routed:
 		a.wakeRouter()
@@ -126,37 +153,47 @@ func (a *App) handleHook(c *gin.Context) {
 	if a.log.IsLevelEnabled(logrus.DebugLevel) {
 		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind}).Debug("webhook accepted")
 	}
+	if unreadable != "" {
+		c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID, "unreadable": unreadable})
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID})
 }
 
-// verifyHook applies the allowlist, the body cap, the signature and the parse.
-func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Addr, now time.Time) (bankhooks.Event, []byte, *hookError) {
+// verifyHook applies the allowlist, the body cap, the signature and the
+// parse. A verified body that does not parse is not an error: it comes back
+// as an event of kind unreadable, with the reason.
+func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Addr, now time.Time) (bankhooks.Event, []byte, string, *hookError) {
 	if !src.Allowed(ip) {
-		return bankhooks.Event{}, nil, &hookError{http.StatusForbidden, "ip_not_allowed",
-			fmt.Sprintf("%s is not in sources.%s.allow_ips", ip, src.Name)}
+		msg := fmt.Sprintf("%s is not in sources.%s.allow_ips", ip, src.Name)
+		if !ip.IsValid() {
+			msg = fmt.Sprintf("no valid client address: the X-Forwarded-For of the trusted proxy %s has a hop that is not an IP address, so sources.%s.allow_ips cannot be checked",
+				c.Request.RemoteAddr, src.Name)
+		}
+		return bankhooks.Event{}, nil, "", &hookError{http.StatusForbidden, "ip_not_allowed", msg}
 	}
 	tooLarge := &hookError{http.StatusRequestEntityTooLarge, "body_too_large",
 		fmt.Sprintf("body is over server.max_body_bytes (%d bytes)", maxBody)}
 	if c.Request.ContentLength > maxBody {
-		return bankhooks.Event{}, nil, tooLarge
+		return bankhooks.Event{}, nil, "", tooLarge
 	}
 	body, err := readBody(c.Writer, c.Request, maxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return bankhooks.Event{}, nil, tooLarge
+			return bankhooks.Event{}, nil, "", tooLarge
 		}
-		return bankhooks.Event{}, nil, &hookError{http.StatusBadRequest, "unreadable_body", "the request body could not be read"}
+		return bankhooks.Event{}, nil, "", &hookError{http.StatusBadRequest, "unreadable_body", "the request body could not be read"}
 	}
 	req := bankhooks.Request{Header: c.Request.Header, Body: body}
 	if _, err := src.Provider.Verify(req, src.Keys, bankhooks.VerifyOptions{Now: now, MaxSkew: src.MaxSkew}); err != nil {
-		return bankhooks.Event{}, nil, &hookError{http.StatusUnauthorized, bankhooks.Reason(err), verifyMessage(src, err)}
+		return bankhooks.Event{}, nil, "", &hookError{http.StatusUnauthorized, bankhooks.Reason(err), verifyMessage(src, err)}
 	}
 	ev, err := src.Provider.Parse(req)
 	if err != nil {
-		return bankhooks.Event{}, nil, &hookError{http.StatusBadRequest, "malformed_payload", err.Error()}
+		return bankhooks.Unreadable(src.Provider.Name(), req, err.Error()), body, err.Error(), nil
 	}
-	return ev, body, nil
+	return ev, body, "", nil
 }
 
 // readBody reads at most maxBody bytes of the request body. When the
@@ -202,6 +239,14 @@ func writeError(c *gin.Context, status int, code, msg string) {
 // direct peer is a trusted proxy; then the right-most address that is not a
 // trusted proxy is the client (left-most entries are whatever the client
 // claimed).
+//
+// Failure policy: fails closed because the proxy's own address may be in an
+// allowlist: when a trusted proxy sends an X-Forwarded-For whose hop right of
+// the client is not a bare IP address (1.2.3.4:5678, [2001:db8::1], garbage,
+// an empty entry), the client is unknown and clientIP returns the zero Addr,
+// which no allow_ips contains (403 ip_not_allowed); sources without
+// allow_ips still accept it. A trusted proxy that sends no X-Forwarded-For at
+// all, or only trusted hops, is itself the client.
 func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -215,11 +260,15 @@ func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if len(trusted) == 0 || !containsIP(trusted, peer) {
 		return peer
 	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	values := r.Header.Values("X-Forwarded-For")
+	if len(values) == 0 {
+		return peer
+	}
+	hops := strings.Split(strings.Join(values, ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
 		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer // a garbled header: trust nothing past the proxy
+		if err != nil || a.Zone() != "" {
+			return netip.Addr{} // a garbled hop: the client is unknown
 		}
 		a = a.Unmap()
 		if !containsIP(trusted, a) {

@@ -179,11 +179,6 @@ func TestIngest_Rejected(t *testing.T) {
 		}, 401, "missing_timestamp", "opn"},
 		{"signature of another body", "opn", "", charge("evnt_other", 1, "THB", "x"), sign(keyA, now), 401, "bad_signature", "opn"},
 		{"expired key", "opn", "", body, sign(keyB, now), 401, "expired_key", "opn"},
-		{"malformed JSON, valid signature", "opn", "", []byte(`{"object":"event",`), func(r *http.Request) {
-			b := []byte(`{"object":"event",`)
-			r.Header.Set("Omise-Signature", opnSign(t, keyA, now.Unix(), b))
-			r.Header.Set("Omise-Signature-Timestamp", strconv.FormatInt(now.Unix(), 10))
-		}, 400, "malformed_payload", "opn"},
 		{"unknown source", "nope", "", body, sign(keyA, now), 404, "unknown_source", "unknown"},
 		{"ip not allowed", "fenced", "", body, sign(keyA, now), 403, "ip_not_allowed", "fenced"},
 		{"GET", "opn", http.MethodGet, nil, nil, 405, "method_not_allowed", ""},
@@ -384,9 +379,20 @@ func TestClientIP(t *testing.T) {
 		{"forged left-most entry ignored", "10.0.0.2:5555", []string{"6.6.6.6, 198.51.100.7"}, trusted, "198.51.100.7"},
 		{"forged entry in its own header line", "10.0.0.2:5555", []string{"6.6.6.6", "198.51.100.7"}, trusted, "198.51.100.7"},
 		{"chain of trusted proxies", "10.0.0.2:5555", []string{"198.51.100.7, 10.1.1.1, 10.2.2.2"}, trusted, "198.51.100.7"},
-		{"garbled right-most hop: peer", "10.0.0.2:5555", []string{"198.51.100.7, not-an-ip"}, trusted, "10.0.0.2"},
+		// A garbled hop right of the client fails closed: no valid address
+		// (never the proxy's own, which an allowlist may contain).
+		{"garbled right-most hop: unknown", "10.0.0.2:5555", []string{"198.51.100.7, not-an-ip"}, trusted, "invalid IP"},
+		{"right-most hop with a port: unknown", "10.0.0.2:5555", []string{"1.2.3.4:5678"}, trusted, "invalid IP"},
+		{"bracketed IPv6 hop: unknown", "10.0.0.2:5555", []string{"[2001:db8::1]"}, trusted, "invalid IP"},
+		{"bracketed IPv6 hop with port: unknown", "10.0.0.2:5555", []string{"[2001:db8::1]:443"}, trusted, "invalid IP"},
+		{"garbage hop: unknown", "10.0.0.2:5555", []string{"garbage"}, trusted, "invalid IP"},
+		{"hop with a zone: unknown", "10.0.0.2:5555", []string{"fe80::1%eth0"}, trusted, "invalid IP"},
+		{"garbled hop between trusted proxies: unknown", "10.0.0.2:5555", []string{"198.51.100.7, junk, 10.1.1.1"}, trusted, "invalid IP"},
+		{"trailing comma: unknown", "10.0.0.2:5555", []string{"198.51.100.7,"}, trusted, "invalid IP"},
+		{"commas only: unknown", "10.0.0.2:5555", []string{",,,"}, trusted, "invalid IP"},
+		{"garbled XFF from an untrusted peer: ignored", "203.0.113.9:5555", []string{"garbage"}, trusted, "203.0.113.9"},
 		{"garbled forged hop left of the client", "10.0.0.2:5555", []string{"garbage, 198.51.100.7"}, trusted, "198.51.100.7"},
-		{"empty XFF: peer", "10.0.0.2:5555", []string{""}, trusted, "10.0.0.2"},
+		{"empty XFF: unknown", "10.0.0.2:5555", []string{""}, trusted, "invalid IP"},
 		{"no XFF: peer", "10.0.0.2:5555", nil, trusted, "10.0.0.2"},
 		{"only trusted hops: peer", "10.0.0.2:5555", []string{"10.9.9.9"}, trusted, "10.0.0.2"},
 		{"IPv4-mapped IPv6 peer", "[::ffff:203.0.113.9]:5555", nil, nil, "203.0.113.9"},
@@ -431,6 +437,8 @@ func TestIngest_AllowlistBehindProxy(t *testing.T) {
 		{"forged allowed address left of the real one", "10.0.0.2:1", "198.51.100.7, 6.6.6.6", 403, ""},
 		{"untrusted peer claiming an allowed address", "6.6.6.6:1", "198.51.100.7", 403, ""},
 		{"proxy itself is not allowed", "10.0.0.2:1", "", 403, ""},
+		{"garbled hop via trusted proxy", "10.0.0.2:1", "1.2.3.4:5678", 403, ""},
+		{"bracketed hop via trusted proxy", "10.0.0.2:1", "[2001:db8::1]", 403, ""},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -469,4 +477,89 @@ func TestKeptHeaders(t *testing.T) {
 		"Webhook-Id":   "msg_1",
 		"X-Multi":      "a, b",
 	}, keptHeaders(h))
+}
+
+// TestIngest_TrailingSlash: /hooks/opn/ is the source opn, answered directly
+// (no 307 redirect, which many providers do not follow); other paths are a
+// JSON 404.
+func TestIngest_TrailingSlash(t *testing.T) {
+	ta := newTestApp(t, testConfig{})
+	tests := []struct {
+		name   string
+		path   string
+		status int
+		code   string
+	}{
+		{"no slash", "/hooks/opn", 200, ""},
+		{"trailing slash", "/hooks/opn/", 200, ""},
+		{"trailing slash, upper case", "/hooks/OPN/", 200, ""},
+		{"unknown source with slash", "/hooks/nope/", 404, "unknown_source"},
+		{"two slashes", "/hooks/opn//", 404, "not_found"},
+		{"no source", "/hooks/", 404, "not_found"},
+		{"deeper path", "/hooks/opn/x", 404, "not_found"},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := hookRequest(t, "opn", keyA, ta.clock.Now(), charge("evnt_slash_"+strconv.Itoa(i), 1, "THB", "x"))
+			req.URL.Path = tc.path
+			req.RequestURI = tc.path
+			r := serve(t, ta.hookRouter(), req)
+			require.Equal(t, tc.status, r.Code, "%+v", r)
+			if tc.code != "" {
+				require.Equal(t, tc.code, r.Error)
+			} else {
+				require.Equal(t, "accepted", r.Status)
+			}
+		})
+	}
+}
+
+// TestIngest_RejectedLogRateLimited: a flood of rejected webhooks writes at
+// most one line per source and reason every 10 s, and the next line says how
+// many were not logged; bankbot_webhooks_received_total counts every one.
+func TestIngest_RejectedLogRateLimited(t *testing.T) {
+	ta := newTestApp(t, testConfig{
+		sources: "  opn:\n    provider: omise\n    secrets: [{value: " + keyA + "}]\n" +
+			"  scb:\n    provider: omise\n    secrets: [{value: " + keyB + "}]\n",
+	})
+	lines := func(source, reason string) []map[string]any {
+		var out []map[string]any
+		for _, l := range strings.Split(ta.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["source"] == source && m["reason"] == reason {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	post := func(source, key string, n int) {
+		for i := range n {
+			r := serve(t, ta.hookRouter(), hookRequest(t, source, key, ta.clock.Now(), charge("evnt_flood_"+strconv.Itoa(i), 1, "THB", "x")))
+			require.Equal(t, http.StatusUnauthorized, r.Code)
+			require.Equal(t, "bad_signature", r.Error)
+			require.NotContains(t, r.Message, "not logged", "the answer never carries the log's suppression note")
+		}
+	}
+	post("opn", keyC, 50)
+	post("scb", keyC, 3)
+	require.Len(t, lines("opn", "bad_signature"), 1, "one line for the first of the flood")
+	require.Len(t, lines("scb", "bad_signature"), 1, "sources are limited separately")
+	require.Equal(t, 50.0, metricValue(ta.metrics.Received.WithLabelValues("opn", "bad_signature")))
+
+	// Another reason of the same source has its own line.
+	req := hookRequest(t, "opn", "", ta.clock.Now(), charge("evnt_nosig", 1, "THB", "x"))
+	require.Equal(t, http.StatusUnauthorized, serve(t, ta.hookRouter(), req).Code)
+	require.Len(t, lines("opn", "missing_signature"), 1)
+
+	ta.clock.Advance(9 * time.Second)
+	post("opn", keyC, 1)
+	require.Len(t, lines("opn", "bad_signature"), 1, "still within 10 s")
+
+	ta.clock.Advance(time.Second)
+	post("opn", keyC, 1)
+	got := lines("opn", "bad_signature")
+	require.Len(t, got, 2)
+	require.Equal(t, 50.0, got[1]["suppressed"], "49 of the flood and 1 at 9 s were not logged")
+	require.Contains(t, got[1]["msg"], "50 more like it not logged")
+	require.Equal(t, 52.0, metricValue(ta.metrics.Received.WithLabelValues("opn", "bad_signature")), "the metric counts every one")
 }

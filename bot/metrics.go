@@ -2,11 +2,14 @@ package bot
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
 
@@ -28,12 +31,18 @@ type Metrics struct {
 	ReloadTime      prometheus.Gauge
 	Reloads         *prometheus.CounterVec
 	ConfigInfo      *prometheus.GaugeVec
+
+	// stateSet lists the robots whose bankbot_robot_state series exist:
+	// precreate sets them once, later the deliverer owns them.
+	stateMu  sync.Mutex
+	stateSet map[string]bool
 }
 
 // NewMetrics registers every metric; st feeds the outbox gauges at scrape time.
 func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
+		stateSet: map[string]bool{},
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bankbot_webhooks_received_total",
 			Help: "Webhooks received, by source and result (accepted, duplicate, or the rejection reason).",
@@ -85,7 +94,7 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 		}),
 		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bankbot_config_reloads_total",
-			Help: "Config reload attempts by result: applied, unchanged, failed.",
+			Help: "Config reload attempts by result: applied, unchanged, failed, transient (the file could not be read for a moment; retried on the next poll, not a refusal).",
 		}, []string{"result"}),
 		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "bankbot_config_info",
@@ -129,6 +138,11 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	s, err := c.st.Stats(ctx)
+	if err == nil {
+		// Reads can work while writes fail (a full disk, a deleted SQLite
+		// file): Ping answers for the writer too.
+		err = c.st.Ping(ctx)
+	}
 	if err != nil {
 		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, 0)
 		return
@@ -144,4 +158,109 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(outboxOldestDesc, prometheus.GaugeValue, oldest)
+}
+
+// hookResults are the results of bankbot_webhooks_received_total that every
+// configured source gets at zero: accepted, duplicate, unreadable and each
+// rejection reason.
+var hookResults = []string{
+	"accepted", "duplicate", "unreadable",
+	"ip_not_allowed", "body_too_large", "unreadable_body", "malformed_payload", "store_unavailable",
+	bankhooks.Reason(bankhooks.ErrNoActiveKey), bankhooks.Reason(bankhooks.ErrMissingSignature),
+	bankhooks.Reason(bankhooks.ErrMalformedSignature), bankhooks.Reason(bankhooks.ErrMissingTimestamp),
+	bankhooks.Reason(bankhooks.ErrTimestampOutOfWindow), bankhooks.Reason(bankhooks.ErrSignatureMismatch),
+	bankhooks.Reason(bankhooks.ErrKeyExpired),
+}
+
+// attemptReasons are the reasons of bankbot_delivery_attempts_total that
+// every robot gets at zero.
+var attemptReasons = []string{
+	"ok", dingtalk.ReasonRateLimited, dingtalk.ReasonQuota, dingtalk.ReasonServer, dingtalk.ReasonNetwork,
+	dingtalk.ReasonTimeout, dingtalk.ReasonConfig, dingtalk.ReasonPermanent,
+}
+
+// precreate makes every series whose labels the config determines exist at
+// zero, so alert rules (rate(...), absent(...), == 0) see them from the start
+// instead of only after the first event: each source × result, each robot ×
+// delivery result, attempt reason and message kind, each route's template,
+// the reload results. A robot seen for the first time gets its
+// bankbot_robot_state series from the store's recorded state (ok when none).
+// Called at start and after every applied reload; series of sources or
+// robots removed by a reload stay, as counters should.
+//
+// states are the robots' recorded states; with statesKnown false the robots'
+// state series are left for the deliverer to create.
+func (m *Metrics) precreate(rt *Runtime, states map[string]string, statesKnown bool) {
+	m.Received.WithLabelValues("unknown", "unknown_source")
+	for name := range rt.Sources {
+		for _, r := range hookResults {
+			m.Received.WithLabelValues(name, r)
+		}
+		m.Unrouted.WithLabelValues(name)
+	}
+	for name := range rt.Robots {
+		for _, r := range []string{"sent", "retry", "dead"} {
+			m.Deliveries.WithLabelValues(name, r)
+		}
+		for _, r := range attemptReasons {
+			m.Attempts.WithLabelValues(name, r)
+		}
+		for _, k := range []string{"single", "digest"} {
+			m.Messages.WithLabelValues(name, k)
+		}
+		m.RateLimited.WithLabelValues(name)
+		m.DeliveryLatency.WithLabelValues(name)
+	}
+	for _, r := range rt.Routes {
+		if r.Template != "" {
+			m.RenderFailed.WithLabelValues(r.Template)
+		}
+	}
+	for _, r := range []ReloadResult{ReloadApplied, ReloadUnchanged, "failed", reloadTransient} {
+		m.Reloads.WithLabelValues(string(r))
+	}
+	if !statesKnown {
+		return
+	}
+	m.stateMu.Lock()
+	defer m.stateMu.Unlock()
+	for name := range rt.Robots {
+		if m.stateSet[name] {
+			continue
+		}
+		m.stateSet[name] = true
+		cur, ok := states[name]
+		if !ok {
+			cur = stateOK
+		}
+		for _, s := range robotStates {
+			v := 0.0
+			if s == cur {
+				v = 1
+			}
+			m.RobotState.WithLabelValues(name, s).Set(v)
+		}
+	}
+}
+
+// precreateMetrics is Metrics.precreate with the robots' recorded states.
+//
+// Failure policy: fails open because the series are a convenience for alert
+// rules: when the store cannot say the recorded states, the robots' state
+// series are left for the deliverer to create and everything else is still
+// pre-created.
+func (a *App) precreateMetrics(rt *Runtime) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	rs, err := a.store.RobotStates(ctx)
+	if err != nil {
+		a.log.WithError(err).Warn("cannot read the robots' recorded states; bankbot_robot_state appears with the first delivery")
+		a.metrics.precreate(rt, nil, false)
+		return
+	}
+	states := make(map[string]string, len(rs))
+	for _, s := range rs {
+		states[s.Robot] = s.State
+	}
+	a.metrics.precreate(rt, states, true)
 }

@@ -5,9 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
@@ -53,17 +56,68 @@ func (a *App) reloadLoop(ctx context.Context) {
 	}
 }
 
+// reloadStatus is the outcome of the last load or reload, for /admin/.
+type reloadStatus struct {
+	At       time.Time
+	Trigger  string
+	Result   string // applied, unchanged, failed or transient
+	Error    string
+	Problems []string
+}
+
+// reloadTransient is a reload that could not read the config file for a
+// moment (out of file descriptors, an interrupted read): it is retried on
+// the next poll and is not a refused config.
+const reloadTransient ReloadResult = "transient"
+
+// errReloadTransient marks a reload that could not read the config file for a
+// moment; the previous config keeps serving and the next poll retries.
+var errReloadTransient = errors.New("config file temporarily unreadable")
+
+// transientReadError reports whether err, from reading the config file, says
+// the file may read fine in a moment: the process or the system is out of
+// file descriptors or memory, or the read was interrupted. A missing or
+// forbidden file is not transient: that is a config the admin must fix.
+func transientReadError(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EAGAIN, syscall.ENOMEM, syscall.EBUSY} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // Reload loads the config file into a fresh Config, builds a complete new
 // Runtime and only then swaps it in. Any failure leaves the running config
 // serving, is logged with every problem, and sets
-// bankbot_config_last_reload_successful to 0.
+// bankbot_config_last_reload_successful to 0. A config file that cannot be
+// read for a moment (see transientReadError) is not a failure: it is logged
+// as a warning and retried on the next poll.
 func (a *App) Reload(trigger string) (ReloadResult, error) {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
 	log := a.log.WithFields(logrus.Fields{"trigger": trigger, "config": a.opts.ConfigPath})
 	cur := a.runtime.Load()
 	fp := fingerprint(a.opts.ConfigPath, cur.Config)
-	cfg, err := config.Load(a.opts.ConfigPath, a.opts.Env)
+	cfg, err := a.loadConfig(a.opts.ConfigPath, a.opts.Env)
+	if err != nil && cfg == nil && transientReadError(err) {
+		// Keep the fingerprint: the poller sees the file as changed
+		// again and retries; nothing is refused.
+		a.transientInARow++
+		a.metrics.Reloads.WithLabelValues(string(reloadTransient)).Inc()
+		a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: trigger, Result: string(reloadTransient), Error: err.Error()}
+		entry := log.WithError(err).WithField("attempts", a.transientInARow)
+		if a.transientInARow == 1 {
+			entry.Warn("config file cannot be read right now; retrying on the next poll, the running config keeps serving")
+		} else {
+			entry.Debug("config file still cannot be read; retrying on the next poll")
+		}
+		return "", fmt.Errorf("%w: %w", errReloadTransient, err)
+	}
+	if a.transientInARow > 0 {
+		log.WithField("attempts", a.transientInARow).Info("config file readable again")
+		a.transientInARow = 0
+	}
 	if err != nil && cfg != nil {
 		// Refused, but decoded: watch the files it names (a value_file not
 		// yet written) so fixing them is noticed without another edit.
@@ -82,6 +136,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 			a.fingerprint = fp
 			a.metrics.ReloadOK.Set(1)
 			a.metrics.Reloads.WithLabelValues(string(ReloadUnchanged)).Inc()
+			a.reloadSucceeded(log, trigger, ReloadUnchanged)
 			log.Debug("config unchanged")
 			return ReloadUnchanged, nil
 		}
@@ -91,13 +146,17 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 		a.fingerprint = fp // a refused file is reported once, not on every poll
 		a.metrics.ReloadOK.Set(0)
 		a.metrics.Reloads.WithLabelValues("failed").Inc()
+		a.refusedInARow++
+		st := reloadStatus{At: a.clock.Now(), Trigger: trigger, Result: "failed", Error: err.Error()}
 		var ps config.Problems
 		if errors.As(err, &ps) {
+			st.Problems = ps.Lines()
 			for _, p := range ps {
 				log.WithField("problem", p.String()).Error("config reload refused: " + p.String())
 			}
 		}
-		log.WithError(err).Error("config reload refused; the previous config keeps serving")
+		a.lastReload = st
+		log.WithError(err).WithField("refused_reloads", a.refusedInARow).Error("config reload refused; the previous config keeps serving")
 		return "", err
 	}
 	for _, k := range restartOnly(cur.Config, cfg) {
@@ -106,6 +165,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	for _, w := range cfg.Warnings(a.clock.Now()) {
 		log.Warn(w)
 	}
+	a.precreateMetrics(rt) // before the workers of new robots can set their state
 	a.runtime.Store(rt)
 	a.fingerprint = fp
 	configureLogger(a.log, cfg.Log)
@@ -115,9 +175,31 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	a.metrics.ConfigInfo.Reset()
 	a.metrics.ConfigInfo.WithLabelValues(cfg.Hash[:12]).Set(1)
 	a.metrics.Reloads.WithLabelValues(string(ReloadApplied)).Inc()
+	a.reloadSucceeded(log, trigger, ReloadApplied)
 	log.WithFields(logrus.Fields{"sources": len(rt.Sources), "robots": len(rt.Robots), "routes": len(rt.Routes)}).Info("config reloaded")
 	a.wakeRouter()
 	return ReloadApplied, nil
+}
+
+// reloadSucceeded records a good reload and, after refused ones, says that
+// the config file is good again. Called with reloadMu held.
+func (a *App) reloadSucceeded(log *logrus.Entry, trigger string, res ReloadResult) {
+	a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: trigger, Result: string(res)}
+	if a.refusedInARow == 0 {
+		return
+	}
+	n := a.refusedInARow
+	a.refusedInARow = 0
+	log.WithFields(logrus.Fields{"refused_reloads": n, "result": string(res)}).
+		Info(fmt.Sprintf("config applied again after %d refused reload(s)", n))
+}
+
+// reloadState returns the last reload's outcome and how many reloads in a row
+// were refused.
+func (a *App) reloadState() (reloadStatus, int) {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	return a.lastReload, a.refusedInARow
 }
 
 // restartOnly lists keys whose change needs a restart.
@@ -131,6 +213,9 @@ func restartOnly(old, cur *config.Config) []string {
 	}
 	if old.Storage.Driver != cur.Storage.Driver || old.Storage.DSN != cur.Storage.DSN {
 		keys = append(keys, "storage")
+	}
+	if old.Server.MaxConnections != cur.Server.MaxConnections {
+		keys = append(keys, "server.max_connections")
 	}
 	if old.Server.ReadTimeout != cur.Server.ReadTimeout || old.Server.WriteTimeout != cur.Server.WriteTimeout ||
 		old.Server.ReadHeaderTimeout != cur.Server.ReadHeaderTimeout || old.Server.IdleTimeout != cur.Server.IdleTimeout {

@@ -3,12 +3,15 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,6 +414,150 @@ func TestReload_PollerSeesFixInFileOfRefusedConfig(t *testing.T) {
 			poll()
 			require.NotSame(t, before, ta.runtime.Load(), "the fixed file was not noticed")
 			require.Equal(t, 1.0, reloadOK(ta.App))
+		})
+	}
+}
+
+// failLoads makes the next n loads of the config fail with err, as reading
+// the file would, then load normally.
+func failLoads(ta *testApp, n int, err error) {
+	var mu sync.Mutex
+	left := n
+	ta.loadConfig = func(path string, env config.LookupEnv) (*config.Config, error) {
+		mu.Lock()
+		fail := left > 0
+		left--
+		mu.Unlock()
+		if fail {
+			return nil, fmt.Errorf("read config: %w", &os.PathError{Op: "open", Path: path, Err: err})
+		}
+		return config.Load(path, env)
+	}
+}
+
+// TestReload_TransientReadErrorIsRetried: a config file that cannot be read
+// for a moment (out of file descriptors) is not a refused config: no
+// bankbot_config_last_reload_successful 0, no "refused" line, the admin API
+// answers 503, and the next poll retries and applies the edit.
+func TestReload_TransientReadErrorIsRetried(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE, syscall.EINTR} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			ta := newTestApp(t, testConfig{adminToken: "tok"})
+			before := ta.runtime.Load()
+
+			failLoads(ta, 1, errno)
+			req := httptest.NewRequest(http.MethodPost, "/admin/reload", nil)
+			req.Header.Set("Authorization", "Bearer tok")
+			rec := httptest.NewRecorder()
+			ta.adminRouter().ServeHTTP(rec, req)
+			require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+			require.Contains(t, rec.Body.String(), "reload_unavailable")
+			require.Equal(t, 1.0, reloadOK(ta.App), "a transient read error is not a refused config")
+			require.Zero(t, metricValue(ta.metrics.Reloads.WithLabelValues("failed")))
+			require.Equal(t, 1.0, metricValue(ta.metrics.Reloads.WithLabelValues("transient")))
+			require.NotContains(t, ta.logs.String(), "refused")
+			require.Contains(t, ta.logs.String(), "cannot be read right now")
+			require.Same(t, before, ta.runtime.Load())
+			last, refused := ta.reloadState()
+			require.Equal(t, "transient", last.Result)
+			require.Zero(t, refused)
+
+			// The poller: an edit, then a load that cannot read the file,
+			// then the next poll applies it.
+			failLoads(ta, 1, errno)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { ta.reloadLoop(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done })
+			poll := func() {
+				ta.clock.waitTimer(t, 0, anyTimer)
+				ta.clock.Advance(config.DefaultReloadInterval)
+				ta.clock.waitTimer(t, 0, anyTimer) // the loop has handled the tick
+			}
+			writeFile(t, ta.cfgPath, testConfig{adminToken: "tok", logLevel: "info"}.yaml())
+			poll()
+			require.Same(t, before, ta.runtime.Load(), "the unreadable moment applies nothing")
+			require.Equal(t, 2.0, metricValue(ta.metrics.Reloads.WithLabelValues("transient")))
+			poll()
+			require.NotSame(t, before, ta.runtime.Load(), "the next poll retried and applied the edit")
+			require.Equal(t, 1.0, reloadOK(ta.App))
+			require.Zero(t, metricValue(ta.metrics.Reloads.WithLabelValues("failed")))
+			require.NotContains(t, ta.logs.String(), "refused")
+			require.Contains(t, ta.logs.String(), "config file readable again")
+		})
+	}
+}
+
+// TestReload_StatusShowsRefusedReloadThenRecovery: after a refused reload
+// /admin/ shows the error and its time; when the file is good again (edited
+// back, or fixed and reloaded by SIGHUP) a line says the config is applied
+// again, with how many reloads were refused.
+func TestReload_StatusShowsRefusedReloadThenRecovery(t *testing.T) {
+	good := testConfig{adminToken: "tok"}
+	tests := []struct {
+		name    string
+		fixed   string // the good file written after the refused ones
+		trigger string
+		result  ReloadResult
+	}{
+		{"edited back to the running config", good.yaml(), "file change", ReloadUnchanged},
+		{"fixed with a new config, SIGHUP", testConfig{adminToken: "tok", logLevel: "info"}.yaml(), "sighup", ReloadApplied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ta := newTestApp(t, good)
+			status := func() map[string]any {
+				req := httptest.NewRequest(http.MethodGet, "/admin/", nil)
+				req.Header.Set("Authorization", "Bearer tok")
+				rec := httptest.NewRecorder()
+				ta.adminRouter().ServeHTTP(rec, req)
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				var body map[string]any
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+				lr, ok := body["last_reload"].(map[string]any)
+				require.True(t, ok, "no last_reload in %s", rec.Body.String())
+				return lr
+			}
+			lr := status()
+			require.Equal(t, "start", lr["trigger"])
+			require.Equal(t, "applied", lr["result"])
+			require.Nil(t, lr["error"])
+
+			for i := range 2 {
+				ta.clock.Advance(time.Minute)
+				writeFile(t, ta.cfgPath, testConfig{adminToken: "tok", routes: "  - name: all\n    robot: nobody" + strconv.Itoa(i) + "\n"}.yaml())
+				_, err := ta.Reload("file change")
+				require.Error(t, err)
+			}
+			lr = status()
+			require.Equal(t, "failed", lr["result"])
+			require.Equal(t, "file change", lr["trigger"])
+			require.Equal(t, ta.clock.Now().UTC().Format(time.RFC3339), lr["time"])
+			require.Contains(t, lr["error"], "routes[0].robot")
+			require.Contains(t, fmt.Sprint(lr["problems"]), "nobody1")
+			require.Equal(t, 2.0, lr["refused_in_a_row"])
+			require.Contains(t, lr["note"], "previous")
+			require.NotContains(t, ta.logs.String(), "applied again")
+
+			ta.clock.Advance(time.Minute)
+			writeFile(t, ta.cfgPath, tc.fixed)
+			res, err := ta.Reload(tc.trigger)
+			require.NoError(t, err)
+			require.Equal(t, tc.result, res)
+			require.Equal(t, 1.0, reloadOK(ta.App))
+			require.Contains(t, ta.logs.String(), "config applied again after 2 refused reload(s)")
+			require.Contains(t, ta.logs.String(), `"refused_reloads":2`)
+			lr = status()
+			require.Equal(t, string(tc.result), lr["result"])
+			require.Equal(t, tc.trigger, lr["trigger"])
+			require.Nil(t, lr["error"])
+			require.Nil(t, lr["refused_in_a_row"])
+
+			// Said once: the next good reload says nothing of the kind.
+			before := strings.Count(ta.logs.String(), "applied again")
+			_, err = ta.Reload("sighup")
+			require.NoError(t, err)
+			require.Equal(t, before, strings.Count(ta.logs.String(), "applied again"))
 		})
 	}
 }

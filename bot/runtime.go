@@ -207,10 +207,15 @@ func buildRobot(name string, rc *config.Robot, deps BuildDeps) (*Robot, error) {
 	return r, nil
 }
 
-// Match reports whether the route takes an event of source.
+// Match reports whether the route takes an event of source. An unreadable
+// event goes to every route of its source whatever its kinds and minimum:
+// nothing about it is known, and someone must look at it.
 func (r *Route) Match(source string, ev bankhooks.Event) bool {
 	if len(r.sources) > 0 && !r.sources[source] {
 		return false
+	}
+	if ev.Kind == bankhooks.KindUnreadable {
+		return true
 	}
 	if len(r.kinds) > 0 && !r.kinds[ev.Kind] {
 		return false

@@ -141,7 +141,13 @@ func TestAdmin_Auth(t *testing.T) {
 		{"wrong bearer", "s3cret", "Bearer s3cre", "/admin/", http.MethodGet, 401, "unauthorized"},
 		{"token with a longer prefix", "s3cret", "Bearer s3cretX", "/admin/", http.MethodGet, 401, "unauthorized"},
 		{"not a bearer scheme", "s3cret", "Basic s3cret", "/admin/", http.MethodGet, 401, "unauthorized"},
-		{"lower-case scheme", "s3cret", "bearer s3cret", "/admin/", http.MethodGet, 401, "unauthorized"},
+		{"lower-case scheme", "s3cret", "bearer s3cret", "/admin/", http.MethodGet, 200, ""},
+		{"upper-case scheme", "s3cret", "BEARER s3cret", "/admin/reload", http.MethodPost, 200, ""},
+		{"mixed-case scheme, extra spaces", "s3cret", "  bEaReR   s3cret ", "/admin/", http.MethodGet, 200, ""},
+		{"scheme without a token", "s3cret", "Bearer", "/admin/", http.MethodGet, 401, "unauthorized"},
+		{"scheme and a space only", "s3cret", "bearer ", "/admin/", http.MethodGet, 401, "unauthorized"},
+		{"token is case-sensitive", "s3cret", "bearer S3CRET", "/admin/", http.MethodGet, 401, "unauthorized"},
+		{"scheme glued to the token", "s3cret", "Bearers3cret", "/admin/", http.MethodGet, 401, "unauthorized"},
 		{"right bearer", "s3cret", "Bearer s3cret", "/admin/", http.MethodGet, 200, ""},
 		{"right bearer, reload", "s3cret", "Bearer s3cret", "/admin/reload", http.MethodPost, 200, ""},
 		{"healthz is open", "s3cret", "", "/healthz", http.MethodGet, 200, ""},
@@ -165,6 +171,9 @@ func TestAdmin_Auth(t *testing.T) {
 				require.Equal(t, tc.code, body["error"])
 				require.NotEmpty(t, body["message"])
 				require.NotContains(t, rec.Body.String(), "s3cret")
+				if tc.code == "admin_disabled" {
+					require.Contains(t, body["message"], "BANKBOT_ADMIN_TOKEN", "names the variable the shipped config.yaml reads")
+				}
 				if tc.status == http.StatusUnauthorized {
 					require.Contains(t, rec.Header().Get("WWW-Authenticate"), "Bearer")
 				}

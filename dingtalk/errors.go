@@ -95,8 +95,12 @@ type Error struct {
 	APICode string
 }
 
-// Error returns a one-line description with the class and, where one is
-// known, a hint for the admin.
+// Error returns a one-line description of DingTalk's answer, or of why none
+// came: errcode and errmsg, the HTTP status (an HTTP failure is "http 500",
+// never "errcode 0"), the app robot's code and the cause. It holds no
+// internal labels (Class and Reason are fields, for logs and metrics) and no
+// hint: a hint names the robot's keys, which an Error does not know, so
+// callers that show one add HintFor(robot).
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("dingtalk: ")
@@ -123,10 +127,41 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(strings.TrimPrefix(e.Err.Error(), "dingtalk: "))
 	}
-	fmt.Fprintf(&b, " [%s/%s]", e.Class, e.Reason())
-	if h := e.Hint(); h != "" {
-		b.WriteString("; hint: ")
-		b.WriteString(h)
+	return b.String()
+}
+
+// Status describes what DingTalk answered, for people: "errcode 310000: sign
+// not match", "HTTP 500", "HTTP 400, code invalidParameter: …", or why no
+// answer came ("cannot reach DingTalk: …"). Unlike Error it has no
+// "dingtalk:" prefix.
+func (e *Error) Status() string {
+	var b strings.Builder
+	switch {
+	case e.Code != 0:
+		fmt.Fprintf(&b, "errcode %d", e.Code)
+		if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
+			fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+		}
+	case e.APICode != "":
+		fmt.Fprintf(&b, "HTTP %d, code %s", e.HTTPStatus, e.APICode)
+	case e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK:
+		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
+	case errors.Is(e.Err, ErrBadResponse):
+		b.WriteString("DingTalk's answer could not be read")
+	case e.HTTPStatus == 0 && e.Class == ClassRetry && e.Err != nil && isTimeout(e.Err):
+		b.WriteString("no answer from DingTalk in time")
+	case e.HTTPStatus == 0 && e.Class == ClassRetry:
+		b.WriteString("cannot reach DingTalk")
+	default:
+		b.WriteString("not sent")
+	}
+	if e.Msg != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Msg)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "dingtalk: "))
 	}
 	return b.String()
 }
@@ -198,8 +233,13 @@ func (e *Error) RetryAfter() time.Duration {
 	return 0
 }
 
+// HintFor is Hint naming the robot's keys: robots.finance-th.secret rather
+// than robots.<name>.secret. An empty robot keeps the placeholder.
+func (e *Error) HintFor(robot string) string { return nameRobot(e.Hint(), robot) }
+
 // Hint returns one line telling an admin what to fix, or "" when there is
-// nothing to fix on bankbot's side.
+// nothing to fix on bankbot's side. It writes the robot's keys as
+// robots.<name>.…; HintFor names the robot.
 func (e *Error) Hint() string {
 	switch {
 	case e == nil:
@@ -226,8 +266,20 @@ func (e *Error) Hint() string {
 		return "no answer from DingTalk in time; check the network path or proxy to DingTalk"
 	case e.Err != nil && e.HTTPStatus == 0 && e.Class == ClassRetry:
 		return "cannot reach DingTalk; check DNS, firewall, HTTPS_PROXY and the webhook host"
+	case e.HTTPStatus >= 500:
+		return "DingTalk had a server error; the message is retried, nothing needs changing unless it persists"
+	case errors.Is(e.Err, ErrBadResponse):
+		return "the answer was not DingTalk's JSON; a proxy or gateway on the way may have answered: check robots.<name>.proxy, HTTPS_PROXY and robots.<name>.webhook"
 	}
 	return ""
+}
+
+// nameRobot writes robot into a hint's robots.<name> placeholders.
+func nameRobot(hint, robot string) string {
+	if robot == "" {
+		return hint
+	}
+	return strings.ReplaceAll(hint, "robots.<name>", "robots."+robot)
 }
 
 // Classify maps a DingTalk robot errcode to a Class (dingtalk.md §3.2).
@@ -272,8 +324,15 @@ func ClassifyHTTP(status int) Class {
 	return ClassPermanent
 }
 
+// HintFor is Hint naming the robot's keys: robots.finance-th.secret rather
+// than robots.<name>.secret. An empty robot keeps the placeholder.
+func HintFor(robot string, code int, msg string) string {
+	return nameRobot(Hint(code, msg), robot)
+}
+
 // Hint returns one line telling an admin what to fix for a DingTalk robot
-// errcode. For 310000 the sub-reason (keyword, sign, timestamp, IP allowlist)
+// errcode, writing the robot's keys as robots.<name>.…; HintFor names the
+// robot. For 310000 the sub-reason (keyword, sign, timestamp, IP allowlist)
 // is read from errmsg; errmsg is used only for this hint, never to classify.
 func Hint(code int, msg string) string {
 	switch code {

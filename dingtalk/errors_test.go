@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -135,14 +134,80 @@ func TestErrorReasonAndRetryAfter(t *testing.T) {
 }
 
 func TestErrorString(t *testing.T) {
-	e := &Error{Code: 310000, Msg: "sign not match", HTTPStatus: 200, Class: ClassConfig}
-	require.Equal(t,
-		"dingtalk: errcode 310000: sign not match [config/config]; hint: the robot's secret (SEC…) does not match the robot's 加签 setting, or the server clock is off by more than 1 hour; copy robots.<name>.secret again",
-		e.Error())
+	tests := []struct {
+		name        string
+		err         *Error
+		error, stat string
+	}{
+		{"errcode", &Error{Code: 310000, Msg: "sign not match", HTTPStatus: 200, Class: ClassConfig},
+			"dingtalk: errcode 310000: sign not match", "errcode 310000: sign not match"},
+		{"errcode with http status", &Error{Code: -1, Msg: "busy", HTTPStatus: 503, Class: ClassRetry},
+			"dingtalk: errcode -1 (http 503): busy", "errcode -1 (HTTP 503): busy"},
+		{"http 500 is never errcode 0", &Error{HTTPStatus: 500, Class: ClassRetry},
+			"dingtalk: http 500", "HTTP 500"},
+		{"http 500 with a body", &Error{HTTPStatus: 500, Msg: "<html>oops</html>", Class: ClassRetry},
+			"dingtalk: http 500: <html>oops</html>", "HTTP 500: <html>oops</html>"},
+		{"app code", &Error{HTTPStatus: 400, APICode: "invalidParameter.robotCode", Msg: "bad", Class: ClassPermanent},
+			"dingtalk: http 400 code invalidParameter.robotCode: bad", "HTTP 400, code invalidParameter.robotCode: bad"},
+		{"network", &Error{Class: ClassRetry, Err: errors.New("connection refused")},
+			"dingtalk: send failed: connection refused", "cannot reach DingTalk: connection refused"},
+		{"timeout", &Error{Class: ClassRetry, Err: fmt.Errorf("post: %w", context.DeadlineExceeded)},
+			"dingtalk: send failed: post: context deadline exceeded", "no answer from DingTalk in time: post: context deadline exceeded"},
+		{"bad response", &Error{HTTPStatus: 200, Class: ClassRetry, Err: ErrBadResponse},
+			"dingtalk: send failed: unreadable dingtalk response", "DingTalk's answer could not be read: unreadable dingtalk response"},
+		{"local", &Error{Class: ClassPermanent, Err: ErrTooLarge},
+			"dingtalk: not sent: message too large for dingtalk", "not sent: message too large for dingtalk"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.error, tc.err.Error())
+			require.Equal(t, tc.stat, tc.err.Status())
+			for _, s := range []string{tc.err.Error(), tc.err.Status()} {
+				require.NotContains(t, s, "errcode 0")
+				require.NotContains(t, s, "[", "no internal class/reason tags")
+				require.NotContains(t, s, "hint")
+			}
+		})
+	}
 	inner := errors.New("boom")
-	e = &Error{Class: ClassRetry, Err: inner}
+	e := &Error{Class: ClassRetry, Err: inner}
 	require.ErrorIs(t, e, inner)
-	require.True(t, strings.HasPrefix(e.Error(), "dingtalk: send failed: boom [retry/network]"))
+}
+
+func TestHintFor_NamesTheRobot(t *testing.T) {
+	tests := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{"sign", HintFor("finance-th", 310000, "sign not match"),
+			"the robot's secret (SEC…) does not match the robot's 加签 setting, or the server clock is off by more than 1 hour; copy robots.finance-th.secret again"},
+		{"token", HintFor("finance-th", 400101, ""),
+			"the access_token in robots.finance-th.webhook is wrong; copy the webhook URL again from the robot's settings"},
+		{"rate", HintFor("ops", 410100, ""),
+			"the robot sent more than 20 messages in a minute and is blocked for 10 minutes; lower robots.ops.rate_per_minute or route fewer events to it"},
+		{"no robot keeps the placeholder", HintFor("", 400101, ""), Hint(400101, "")},
+		{"error proxy", (&Error{HTTPStatus: 407, Class: ClassConfig}).HintFor("finance-th"),
+			"the proxy refused bankbot's proxy credentials: check the user and password in robots.finance-th.proxy (or HTTPS_PROXY)"},
+		{"error app", (&Error{HTTPStatus: 400, APICode: "invalidParameter.robotCode", Class: ClassPermanent}).HintFor("app1"),
+			"robots.app1.robot_code is wrong or empty"},
+		{"error errcode", (&Error{Code: 310000, Msg: "sign not match", HTTPStatus: 200, Class: ClassConfig}).HintFor("finance-th"),
+			HintFor("finance-th", 310000, "sign not match")},
+		{"http 500", (&Error{HTTPStatus: 500, Class: ClassRetry}).HintFor("finance-th"),
+			"DingTalk had a server error; the message is retried, nothing needs changing unless it persists"},
+		{"bad response", (&Error{HTTPStatus: 200, Class: ClassRetry, Err: ErrBadResponse}).HintFor("x"),
+			"the answer was not DingTalk's JSON; a proxy or gateway on the way may have answered: check robots.x.proxy, HTTPS_PROXY and robots.x.webhook"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, tc.got)
+		})
+	}
+	for _, code := range []int{-1, 90030, 130101, 300001, 310000, 400101, 400106, 410100, 460101} {
+		require.NotContains(t, HintFor("finance-th", code, ""), "<name>", "code %d", code)
+	}
+	var nilErr *Error
+	require.Empty(t, nilErr.HintFor("x"))
 }
 
 func TestRedactURL(t *testing.T) {

@@ -136,7 +136,7 @@ func TestRobot_WrongSecretIsConfigWithHint(t *testing.T) {
 	de := requireErr(t, err, dingtalk.ClassConfig, dingtalk.ReasonConfig)
 	require.Equal(t, 310000, de.Code)
 	require.Equal(t, "sign not match", de.Msg)
-	require.Contains(t, err.Error(), "does not match the robot's 加签 setting")
+	require.Contains(t, de.HintFor("dt"), "does not match the robot's 加签 setting")
 	require.NotContains(t, err.Error(), "SECwrong")
 }
 

@@ -126,6 +126,8 @@ type params struct {
 	Extra                       string // appended YAML
 	RobotExtra                  string // YAML lines under robots.finance (indented 4 spaces)
 	Storage                     string // replaces the storage block (default: sqlite at DB)
+	Server                      string // YAML lines under server: (indented 2 spaces)
+	WalledAllow                 string // sources.walled.allow_ips (default: [10.9.9.0/24])
 }
 
 func (p params) yaml() string {
@@ -137,10 +139,14 @@ func (p params) yaml() string {
 	if storage == "" {
 		storage = "storage:\n  driver: sqlite\n  dsn: " + p.DB
 	}
+	walledAllow := p.WalledAllow
+	if walledAllow == "" {
+		walledAllow = "[10.9.9.0/24]"
+	}
 	return fmt.Sprintf(`server:
   listen: %q
   max_body_bytes: 4096
-admin:
+%sadmin:
   listen: %q
   token: %s
 %s
@@ -163,7 +169,7 @@ sources:
     provider: omise
     secrets:
       - value: %s
-    allow_ips: [10.9.9.0/24]
+    allow_ips: %s
 robots:
   finance:
     webhook: %s
@@ -174,7 +180,7 @@ robots:
     sources: [opn, walled]
     robot: finance
     language: en
-%s`, p.HookAddr, p.AdminAddr, adminToken, storage, secrets, keyA, p.DingTalkURL, p.DingTalkSecret, p.RobotExtra, p.Extra)
+%s`, p.HookAddr, p.Server, p.AdminAddr, adminToken, storage, secrets, keyA, walledAllow, p.DingTalkURL, p.DingTalkSecret, p.RobotExtra, p.Extra)
 }
 
 func newParams(t *testing.T, fake *dingtalktest.Server, dir string) params {

@@ -79,6 +79,7 @@ func (c *core) Statements() []Statement {
 	set := `status = 'sent', attempts = attempts + 1, sent_at = ?, updated_at = ?,
 		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`
 	list := func(conds ...string) string { return listDeliveriesSQL(conds) }
+	window := []string{"received_at >= ?", "received_at < ?"}
 	st := []Statement{
 		{Name: "insert event", SQL: insertEventSQL},
 		{Name: "event by key", SQL: eventKeySQL},
@@ -121,6 +122,12 @@ func (c *core) Statements() []Statement {
 		{Name: "set robot reason", SQL: setRobotReasonSQL},
 		{Name: "robot states", SQL: robotStatesSQL, FullScan: true},
 		{Name: "block robot", SQL: blockRobotSQL},
+		{Name: "list events", SQL: listEventsSQL(nil, true), FullScan: true},
+		{Name: "list events window", SQL: listEventsSQL(window, true)},
+		{Name: "list events since by source", SQL: listEventsSQL([]string{"received_at >= ?", "source = ?", "kind = ?"}, true)},
+		{Name: "list events by provider id", SQL: listEventsSQL([]string{"provider_event_id = ?"}, true)},
+		{Name: "find events", SQL: listEventsSQL(append(window, "(id = ? OR provider_event_id = ? OR reference = ? OR amount IN (?, ?))"), true)},
+		{Name: "find events by account", SQL: listEventsSQL(window, false)},
 	}
 	if lock := c.b.robotLock(); lock != "" {
 		st = append(st, Statement{Name: "robot lock", SQL: lock})

@@ -336,17 +336,21 @@ func TestPostgresMigrate0003(t *testing.T) {
 func TestPostgresQueryPlans(t *testing.T) {
 	s := openPostgres(t, pgSchema(t))
 	checkPlans(t, s, regexp.MustCompile(`Seq Scan on (events|deliveries|delivery_attempts|robot_sends|robot_state)\b`), map[string]string{
-		"claim":           "deliveries_due",
-		"unrouted events": "events_unrouted",
-		"transition many": "deliveries_pkey",
-		"insert attempts": "deliveries_pkey",
-		"assign message":  "deliveries_pkey",
-		"list by message": "deliveries_message",
-		"requeue event":   "deliveries_event_id_route_key",
-		"budget state":    "robot_sends_robot_at",
-		"prune sends":     "robot_sends_robot_at",
-		"robot state":     "robot_state_pkey",
-		"stamp send":      "robot_sends_pkey",
+		"claim":                      "deliveries_due",
+		"unrouted events":            "events_unrouted",
+		"list events window":         "events_received",
+		"list events by provider id": "events_provider_event_id",
+		"find events":                "events_received",
+		"find events by account":     "events_received",
+		"transition many":            "deliveries_pkey",
+		"insert attempts":            "deliveries_pkey",
+		"assign message":             "deliveries_pkey",
+		"list by message":            "deliveries_message",
+		"requeue event":              "deliveries_event_id_route_key",
+		"budget state":               "robot_sends_robot_at",
+		"prune sends":                "robot_sends_robot_at",
+		"robot state":                "robot_state_pkey",
+		"stamp send":                 "robot_sends_pkey",
 	})
 }
 

@@ -338,6 +338,7 @@ func (b *sqliteBackend) idIn(ids []int64) (string, any) {
 	}
 	return `id IN (SELECT value FROM json_each(?))`, string(append(buf, ']'))
 }
+
 // ping fails when the database file was deleted or replaced, or when the
 // last write failed (a full disk, an I/O error) and a probe write still
 // fails; so readiness and bankbot_store_up follow the writer, not only the
@@ -466,18 +467,22 @@ func (b *sqliteBackend) commit(batch []*writeReq) {
 	if err == errRetryIsolated {
 		results, err = b.runBatch(ctx, live, true)
 	}
+	outs := make([]error, len(live))
 	failed := false
 	for i, r := range live {
-		var out error
 		if err != nil {
-			out = b.classify(r.op, err)
+			outs[i] = b.classify(r.op, err)
 		} else {
-			out = b.classify(r.op, results[i])
+			outs[i] = b.classify(r.op, results[i])
 		}
-		failed = failed || errors.Is(out, ErrUnavailable)
-		r.result <- out
+		failed = failed || errors.Is(outs[i], ErrUnavailable)
 	}
+	// Health first, then the answers: a caller told its write failed finds
+	// the store unhealthy.
 	b.health.failed.Store(failed)
+	for i, r := range live {
+		r.result <- outs[i]
+	}
 }
 
 // errRetryIsolated says a plain batch had a failing write and must run again

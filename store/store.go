@@ -242,6 +242,14 @@ type Store interface {
 	// raw body and headers, in a few statements (a digest of hundreds of
 	// events reads them at once). Unknown ids are left out of the map.
 	GetEvents(ctx context.Context, ids []string) (map[string]StoredEvent, error)
+	// ListEvents lists the events matching f, newest received first,
+	// without their raw body and headers.
+	ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, error)
+	// FindEvents returns up to s.Limit events received in s's window that
+	// match its text (id, provider id, reference), an amount or the last
+	// digits of the account, newest received first, without their raw
+	// body and headers.
+	FindEvents(ctx context.Context, s EventSearch) ([]StoredEvent, error)
 	// UnroutedEvents returns up to limit events not yet routed, oldest
 	// first, without their raw body and headers (GetEvent has them).
 	UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error)

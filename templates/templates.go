@@ -34,7 +34,10 @@
 //
 // Functions: amount . (1,234.50; id 1.234,50), money . (THB 1,234.50),
 // mask S (••••1234), time T (2006-01-02 15:04:05 MST in the configured zone),
-// md S (escape for DingTalk markdown), upper, lower, default D V.
+// md S (escape for DingTalk markdown; it also masks card numbers, IBANs and
+// runs of 10 or more digits to ••••1234 and defangs URLs, so
+// https://evil.example shows as hxxps://evil[.]example), upper, lower,
+// default D V.
 //
 // # Rules for a message
 //

@@ -79,6 +79,7 @@ func newRoot(ctx context.Context, env *Env) *cobra.Command {
 		signCmd(env, g),
 		deadlettersCmd(env, g),
 		replayCmd(env, g),
+		eventsCmd(env, g),
 		versionCmd(env),
 	)
 	return root
@@ -169,11 +170,21 @@ func configCmd(env *Env, g *globals) *cobra.Command {
 			for _, w := range cfg.Warnings(bot.SystemClock{}.Now()) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning: "+w)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%d sources, %d robots, %d routes)\n", path, len(cfg.Sources), len(cfg.Robots), len(cfg.Routes))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (%s, %s, %s)\n", path,
+				plural(len(cfg.Sources), "source"), plural(len(cfg.Robots), "robot"), plural(len(cfg.Routes), "route"))
 			return nil
 		},
 	})
 	return c
+}
+
+// plural writes n with noun in the singular or the plural: "1 source",
+// "0 routes", "2 robots".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func versionCmd(env *Env) *cobra.Command {

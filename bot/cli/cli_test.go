@@ -113,7 +113,7 @@ func TestConfigCheck(t *testing.T) {
 		_, path := newConfig(t)
 		r := run(t, path, "", "config", "check")
 		require.Equal(t, 0, r.code, r.stdout+r.stderr)
-		require.Equal(t, path+": OK (3 sources, 1 robots, 1 routes)\n", r.stdout)
+		require.Equal(t, path+": OK (3 sources, 1 robot, 1 route)\n", r.stdout)
 		require.Empty(t, r.stderr)
 	})
 
@@ -123,8 +123,33 @@ func TestConfigCheck(t *testing.T) {
 		_, path := writeConfig(t, cfg)
 		r := run(t, path, "", "config", "check")
 		require.Equal(t, 0, r.code, r.stdout+r.stderr)
-		require.Equal(t, path+": OK (3 sources, 1 robots, 1 routes)\n", r.stdout)
+		require.Equal(t, path+": OK (3 sources, 1 robot, 1 route)\n", r.stdout)
 		require.Equal(t, "warning: sources.opn.secrets[1]: expired at 2001-01-01T00:00:00Z and is no longer accepted; remove it\n", r.stderr)
+	})
+
+	t.Run("one of each: singular counts", func(t *testing.T) {
+		cfg := strings.Replace(goodConfig("@DIR@", ""), "  stripe:\n    provider: stripe\n    secrets: [{value: "+stripeKey+"}]\n", "", 1)
+		cfg = strings.Replace(cfg, "  sw:\n    provider: standardwebhooks\n    secrets: [{value: "+swKey+"}]\n", "", 1)
+		_, path := writeConfig(t, cfg)
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		require.Equal(t, path+": OK (1 source, 1 robot, 1 route)\n", r.stdout)
+	})
+
+	t.Run("warnings: one line each, naming the key path", func(t *testing.T) {
+		cfg := strings.Replace(goodConfig("@DIR@", "  web:\n    webhook: http://oapi.dingtalk.com/robot/send?access_token=abc\n    secret: SECabc\n"),
+			"secrets: [{value: "+stripeKey+"}]", "secrets: [{value: sk_live_pasted}]", 1)
+		cfg = strings.Replace(cfg, "    robot: log\n", "    robot: log\n    sources: [opn, stripe]\n", 1)
+		_, path := writeConfig(t, cfg)
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 0, r.code, r.stdout+r.stderr)
+		require.Equal(t, path+": OK (3 sources, 2 robots, 1 route)\n", r.stdout)
+		require.Equal(t, []string{
+			"warning: sources.stripe.secrets[0].value: this is a Stripe API key (sk_…), not a webhook signing secret: every webhook will get 401; copy the endpoint's signing secret (whsec_…) from the Stripe dashboard (Developers → Webhooks) and revoke the exposed key",
+			"warning: sources.sw: no route takes its events; add sw to a route's sources (or leave a route's sources empty to take every source)",
+			"warning: robots.web.webhook: uses http://, so the access_token and every message cross the network unencrypted; use the https:// URL from the robot's settings",
+		}, strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n"))
+		require.NotContains(t, r.stderr, "sk_live_pasted")
 	})
 
 	tests := []struct {
@@ -137,7 +162,20 @@ func TestConfigCheck(t *testing.T) {
 			return strings.Replace(cfg, "    robot: log\n", "    robot: nobody\n", 1)
 		}, []string{
 			`language: must be one of th, en, zh, id (got "xx")`,
-			`routes[0].robot: no robot named "nobody"`,
+			`routes[0].robot: no robot named "nobody" (robots: log)`,
+		}},
+		{"an unknown key does not hide the other problems", func(_, cfg string) string {
+			cfg = strings.Replace(cfg, "language: en", "langauge: en\ntimezone: Mars/Olympus", 1)
+			return strings.Replace(cfg, "    robot: log\n", "    robot: nobody\n", 1)
+		}, []string{
+			`langauge: unknown key (did you mean "language"?)`,
+			`routes[0].robot: no robot named "nobody" (robots: log)`,
+			`timezone: unknown time zone "Mars/Olympus" (use an IANA name such as Asia/Bangkok)`,
+		}},
+		{"YAML syntax error names its line and key", func(_, cfg string) string {
+			return strings.Replace(cfg, "    provider: stripe\n", "    provider: stripe\n   oops: 1\n", 1)
+		}, []string{
+			`sources.stripe.oops: not valid YAML at line 14: did not find expected key`,
 		}},
 		{"unknown key with a suggestion", func(_, cfg string) string {
 			return strings.Replace(cfg, "language: en", "langauge: en", 1)
@@ -417,8 +455,8 @@ func TestDeadletters(t *testing.T) {
 		require.Equal(t, 0, r.code, r.stderr)
 		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 		require.Len(t, lines, 2)
-		require.Regexp(t, `^ID\s+EVENT\s+ROBOT\s+ROUTE\s+MESSAGE\s+ATTEMPTS\s+REASON\s+UPDATED\s+LAST ERROR$`, lines[0])
-		require.Regexp(t, regexp.MustCompile(`^`+strconv.FormatInt(ids[0], 10)+`\s+ev_dead1\s+log\s+to-log\s+-\s+1\s+permanent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dingtalk: errcode 400102`), lines[1])
+		require.Regexp(t, `^ID\s+EVENT\s+SOURCE\s+KIND\s+AMOUNT\s+REFERENCE\s+ROBOT\s+ROUTE\s+MESSAGE\s+ATTEMPTS\s+REASON\s+UPDATED\s+LAST ERROR$`, lines[0])
+		require.Regexp(t, regexp.MustCompile(`^`+strconv.FormatInt(ids[0], 10)+`\s+ev_dead1\s+opn\s+payment.succeeded\s+THB 1.00\s+-\s+log\s+to-log\s+-\s+1\s+permanent\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+dingtalk: errcode 400102`), lines[1])
 	})
 
 	t.Run("retry a row that is not dead", func(t *testing.T) {
@@ -573,9 +611,13 @@ func TestDingtalkTest(t *testing.T) {
 	require.NotContains(t, r.stdout+r.stderr, dt.Token())
 	require.NotContains(t, r.stdout+r.stderr, secret)
 
+	require.Contains(t, r.stdout, "fix: the robot's secret (SEC…) does not match the robot's 加签 setting, or the server clock is off by more than 1 hour; copy robots.dt.secret again\n")
+	require.NotContains(t, r.stdout, "<name>")
+	require.NotContains(t, r.stdout, "[config/")
+
 	r = run(t, path, "", "dingtalk", "test", "nope")
 	require.Equal(t, 1, r.code)
-	require.Contains(t, r.stderr, `no robot named "nope"`)
+	require.Equal(t, "bankbot: no robot named \"nope\" in the config (robots: dt, log)\n", r.stderr)
 
 	// The test messages took slots of the robot's budget in the store, as
 	// the server's sends do; with the spread rule's 5 in 15.5 s used up, the
@@ -589,6 +631,49 @@ func TestDingtalkTest(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stdout, "robots.dt: its budget of 20 messages a minute is in use; try again after ")
 	require.Equal(t, before, dt.Requests(), "nothing was sent")
+}
+
+// TestDingtalkTest_Failures: what DingTalk answered is said as it is (an
+// HTTP failure is "HTTP 500", never "errcode 0"), without internal tags, and
+// the fix names this robot's keys.
+func TestDingtalkTest_Failures(t *testing.T) {
+	const secret = "SECclitest0123456789abcdef0123456789abcdef0123456789abcdef012345"
+	tests := []struct {
+		name   string
+		script dingtalktest.Response
+		want   []string // the lines printed
+	}{
+		{"http 500", dingtalktest.Response{Status: 500, Body: "oops"}, []string{
+			"robots.dt: HTTP 500: oops",
+			"fix: DingTalk had a server error; the message is retried, nothing needs changing unless it persists",
+		}},
+		{"http 404", dingtalktest.Response{Status: 404, Body: "not found"}, []string{
+			"robots.dt: HTTP 404: not found",
+			"fix: the webhook URL path is wrong: it must be https://oapi.dingtalk.com/robot/send?access_token=… (robots.dt.webhook)",
+		}},
+		{"token", dingtalktest.Response{ErrCode: 300001, ErrMsg: "token is not exist"}, []string{
+			"robots.dt: errcode 300001: token is not exist",
+			"fix: the access_token in robots.dt.webhook is wrong; copy the webhook URL again from the robot's settings",
+		}},
+		{"rate limited", dingtalktest.Response{ErrCode: 410100, ErrMsg: "send too fast"}, []string{
+			"robots.dt: errcode 410100: send too fast",
+			"fix: the robot sent more than 20 messages in a minute and is blocked for 10 minutes; lower robots.dt.rate_per_minute or route fewer events to it",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dt := dingtalktest.New(t, dingtalktest.Options{Secret: secret})
+			dir := t.TempDir()
+			path := filepath.Join(dir, "config.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(goodConfig(dir, dt.RobotYAML("dt"))), 0o600))
+			dt.Script(tc.script)
+			r := run(t, path, "", "dingtalk", "test", "dt")
+			require.Equal(t, 1, r.code)
+			require.Equal(t, strings.Join(tc.want, "\n")+"\n", r.stdout)
+			require.NotContains(t, r.stdout, "errcode 0")
+			require.NotRegexp(t, `\[[a-z_]+/[a-z_]+\]`, r.stdout, "no internal class/reason tags")
+		})
+	}
 }
 
 // TestSign_Rotation: during a key rotation sign uses the new key (the one

@@ -3,8 +3,9 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -23,16 +24,12 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 
 // openOutbox loads the config, builds its runtime (routes, robots; nothing
 // is contacted) and opens the store, for the commands that re-drive
-// deliveries through today's config.
+// deliveries through today's config. The runtime is nil when only the
+// storage keys could be loaded (see loadRuntime).
 func (g *globals) openOutbox(cmd *cobra.Command, env *Env) (*config.Config, *bot.Runtime, store.Store, error) {
-	cfg, err := g.load(cmd, env)
+	cfg, rt, err := g.loadRuntime(cmd, env)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	rt, err := bot.Build(cfg, bot.BuildDeps{Log: quietLogger(io.Discard), Clock: bot.SystemClock{}})
-	if err != nil {
-		printProblems(cmd.ErrOrStderr(), cfg.Path, err)
-		return nil, nil, nil, exitError{1}
 	}
 	st, err := openStore(cmd.Context(), cfg)
 	if err != nil {
@@ -43,7 +40,8 @@ func (g *globals) openOutbox(cmd *cobra.Command, env *Env) (*config.Config, *bot
 
 // retryDead makes a dead delivery due again. When its robot is no longer
 // configured (renamed or removed), it goes through its route as configured
-// today instead, so it is not sent to a robot that no longer exists.
+// today instead, so it is not sent to a robot that no longer exists. With no
+// runtime (today's routes could not be read) it goes to its robot as routed.
 func retryDead(cmd *cobra.Command, rt *bot.Runtime, st store.Store, id int64) error {
 	ctx := cmd.Context()
 	d, err := st.GetDelivery(ctx, id)
@@ -52,6 +50,9 @@ func retryDead(cmd *cobra.Command, rt *bot.Runtime, st store.Store, id int64) er
 	}
 	if d.Status != store.StatusDead {
 		return fmt.Errorf("it is %s, not dead: %w", d.Status, store.ErrConflict)
+	}
+	if rt == nil {
+		return st.RequeueDelivery(ctx, id, time.Now())
 	}
 	if _, ok := rt.Robots[d.Robot]; ok {
 		return st.RequeueDelivery(ctx, id, time.Now())
@@ -133,12 +134,9 @@ func deadlettersCmd(env *Env, g *globals) *cobra.Command {
 	return c
 }
 
+// listDead needs the store only (config.StorageKeys), not the secrets.
 func listDead(cmd *cobra.Command, env *Env, g *globals) error {
-	cfg, err := g.load(cmd, env)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(cmd.Context(), cfg)
+	cfg, st, err := g.openStorage(cmd, env)
 	if err != nil {
 		return err
 	}
@@ -151,15 +149,26 @@ func listDead(cmd *cobra.Command, env *Env, g *globals) error {
 		fmt.Fprintln(cmd.OutOrStdout(), "no dead-lettered deliveries")
 		return nil
 	}
-	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEVENT\tROBOT\tROUTE\tMESSAGE\tATTEMPTS\tREASON\tUPDATED\tLAST ERROR")
+	var ids []string
 	for _, d := range ds {
-		msg := d.MessageID // the DingTalk message (single or digest) it last went out in
-		if msg == "" {
-			msg = "-"
+		if !slices.Contains(ids, d.EventID) {
+			ids = append(ids, d.EventID)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.EventID, d.Robot, d.Route, msg, d.Attempts, d.LastReason,
-			d.UpdatedAt.In(cfg.Location).Format("2006-01-02 15:04:05"), truncate(d.LastError, 80))
+	}
+	evs, err := st.GetEvents(cmd.Context(), ids)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEVENT\tSOURCE\tKIND\tAMOUNT\tREFERENCE\tROBOT\tROUTE\tMESSAGE\tATTEMPTS\tREASON\tUPDATED\tLAST ERROR")
+	for _, d := range ds {
+		source, kind, amount, ref := "-", "-", "-", "-"
+		if e, ok := evs[d.EventID]; ok {
+			source, kind, amount, ref = e.Source, string(e.Event.Kind), money(e.Event, cfg.Language), orDash(e.Event.Reference)
+		}
+		// MESSAGE is the DingTalk message (single or digest) it last went out in.
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.EventID, source, kind, amount, ref,
+			d.Robot, d.Route, orDash(d.MessageID), d.Attempts, d.LastReason, stamp(d.UpdatedAt, cfg.Location), truncate(d.LastError, 80))
 	}
 	return tw.Flush()
 }
@@ -173,34 +182,113 @@ func truncate(s string, n int) string {
 }
 
 func replayCmd(env *Env, g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "replay EVENT_ID",
-		Short: "Send a stored event again through the routes of the current config",
-		Args:  cobra.ExactArgs(1),
+	var w window
+	c := &cobra.Command{
+		Use:                   "replay EVENT_ID | replay --since T [--until T]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Send stored events again through the routes of the current config",
+		Long: "replay sends one event (bankbot's ev_ id or the provider's event id) or every event received\n" +
+			"in a time range (--since, optionally --until) again, through the routes of the current config.\n" +
+			"When the config cannot be loaded in full (a secret set only in the service's environment),\n" +
+			"each event's deliveries are requeued to the robots they were routed to, and a note says so.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, rt, st, err := g.openOutbox(cmd, env)
+			ranged := w.since != "" || w.until != ""
+			switch {
+			case len(args) == 1 && ranged:
+				return errors.New("give an event ID or --since/--until, not both")
+			case len(args) == 0 && w.since == "":
+				return errors.New("give an event ID, or a time range with --since (and optionally --until)")
+			}
+			cfg, rt, st, err := g.openOutbox(cmd, env)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			ev, err := st.GetEvent(cmd.Context(), args[0])
-			if err != nil {
-				return fmt.Errorf("event %s: %w", args[0], err)
+			ctx := cmd.Context()
+			if !ranged {
+				ev, err := resolveEvent(ctx, st, args[0])
+				if err != nil {
+					return fmt.Errorf("event %s: %w", args[0], err)
+				}
+				n, matched, err := replayOne(ctx, rt, st, ev)
+				if err != nil {
+					return fmt.Errorf("event %s: %w", ev.ID, err)
+				}
+				switch {
+				case !matched && rt == nil:
+					fmt.Fprintf(cmd.OutOrStdout(), "event %s has no deliveries to requeue, and today's routes could not be read; nothing to send\n", ev.ID)
+				case !matched:
+					fmt.Fprintf(cmd.OutOrStdout(), "event %s matches no route of the current config; nothing to send\n", ev.ID)
+				case rt == nil:
+					fmt.Fprintf(cmd.OutOrStdout(), "event %s: %d deliveries requeued to the robots they were routed to\n", ev.ID, n)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "event %s: %d deliveries requeued\n", ev.ID, n)
+				}
+				return nil
 			}
-			ds, err := rt.Deliveries(ev.Source, ev.Event)
+			since, until, err := w.parse(cfg.Location, time.Now())
 			if err != nil {
 				return err
 			}
-			if len(ds) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "event %s matches no route of the current config; nothing to send\n", args[0])
-				return nil
-			}
-			n, err := st.RerouteEvent(cmd.Context(), ev.ID, ds, time.Now())
+			es, err := st.ListEvents(ctx, store.EventFilter{Since: since, Until: until, Limit: replayMax + 1})
 			if err != nil {
-				return fmt.Errorf("event %s: %w", args[0], err)
+				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "event %s: %d deliveries requeued\n", args[0], n)
+			if len(es) > replayMax {
+				return fmt.Errorf("more than %d events were received in that range; replay a shorter one", replayMax)
+			}
+			var deliveries, unmatched int
+			for i := len(es) - 1; i >= 0; i-- { // oldest first: alerts keep their order
+				n, matched, err := replayOne(ctx, rt, st, es[i])
+				if err != nil {
+					return fmt.Errorf("event %s: %w (%d of %d events replayed before it)", es[i].ID, err, len(es)-1-i, len(es))
+				}
+				deliveries += n
+				if !matched {
+					unmatched++
+				}
+			}
+			until = orNow(until)
+			fmt.Fprintf(cmd.OutOrStdout(), "%d events received from %s to %s replayed: %d deliveries requeued", len(es),
+				stamp(since, cfg.Location), stamp(until, cfg.Location), deliveries)
+			if unmatched > 0 {
+				if rt == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "; %d had no deliveries", unmatched)
+				} else {
+					fmt.Fprintf(cmd.OutOrStdout(), "; %d matched no route of the current config", unmatched)
+				}
+			}
+			fmt.Fprintln(cmd.OutOrStdout())
 			return nil
 		},
 	}
+	w.flags(c, "replay the events")
+	return c
+}
+
+// replayMax bounds the events of one `replay --since`.
+const replayMax = 10000
+
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Now()
+	}
+	return t
+}
+
+// replayOne sends ev again through today's routes, or, without a runtime,
+// requeues its deliveries as they were routed. matched is false when no
+// route takes it (or, without a runtime, it has no delivery).
+func replayOne(ctx context.Context, rt *bot.Runtime, st store.Store, ev store.StoredEvent) (n int, matched bool, err error) {
+	if rt == nil {
+		n, err = st.RequeueEvent(ctx, ev.ID, time.Now())
+		return n, n > 0, err
+	}
+	ds, err := rt.Deliveries(ev.Source, ev.Event)
+	if err != nil || len(ds) == 0 {
+		return 0, false, err
+	}
+	n, err = st.RerouteEvent(ctx, ev.ID, ds, time.Now())
+	return n, true, err
 }

@@ -258,7 +258,15 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 			}
 			r, ok := rt.Robots[args[0]]
 			if !ok {
-				return fmt.Errorf("no robot named %q in the config", args[0])
+				names := make([]string, 0, len(rt.Robots))
+				for n := range rt.Robots {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				if len(names) == 0 {
+					return fmt.Errorf("no robot named %q: the config has no robots", args[0])
+				}
+				return fmt.Errorf("no robot named %q in the config (robots: %s)", args[0], strings.Join(names, ", "))
 			}
 			host, _ := os.Hostname()
 			now := time.Now().In(cfg.Location)
@@ -285,19 +293,12 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 			case err == nil:
 				fmt.Fprintf(out, "ok: robots.%s accepted the test message (errcode 0)\n", args[0])
 				return nil
-			case errors.As(err, &de) && de.Code == 0 && de.HTTPStatus == 0:
-				fmt.Fprintf(out, "robots.%s: cannot reach DingTalk (%s): %v\n", args[0], de.Reason(), de.Err)
-				fmt.Fprintln(out, "fix: check the webhook host, DNS, the firewall and HTTPS_PROXY from this machine")
 			case errors.As(err, &de):
-				fmt.Fprintf(out, "robots.%s: errcode %d: %s\n", args[0], de.Code, de.Msg)
-				if de.HTTPStatus != 0 && de.HTTPStatus != http.StatusOK {
-					fmt.Fprintf(out, "http status: %d\n", de.HTTPStatus)
-				}
-				if hint := dingtalk.Hint(de.Code, de.Msg); hint != "" {
+				// What DingTalk answered ("errcode 310000: …", "HTTP 500"),
+				// then what to change, naming this robot's keys.
+				fmt.Fprintf(out, "robots.%s: %s\n", args[0], de.Status())
+				if hint := de.HintFor(args[0]); hint != "" {
 					fmt.Fprintf(out, "fix: %s\n", hint)
-				}
-				if de.Err != nil {
-					fmt.Fprintf(out, "error: %v\n", de.Err)
 				}
 			default:
 				fmt.Fprintf(out, "robots.%s: %v\n", args[0], err)

@@ -17,6 +17,7 @@ const (
 	DefaultListen         = ":8080"
 	DefaultAdminListen    = "127.0.0.1:9090"
 	DefaultMaxBodyBytes   = 1 << 20
+	DefaultMaxConnections = 1024 // server.max_connections
 	DefaultTimezone       = "Asia/Bangkok"
 	DefaultLanguage       = "th"
 	DefaultMaxSkew        = 5 * time.Minute
@@ -64,6 +65,7 @@ type Server struct {
 	Listen            string        `mapstructure:"listen"`
 	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
 	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	MaxConnections    int           `mapstructure:"max_connections"` // concurrent webhook connections, idle keep-alive ones too; more wait to be accepted
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
 	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
 	WriteTimeout      time.Duration `mapstructure:"write_timeout"`

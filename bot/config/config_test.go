@@ -169,7 +169,7 @@ func TestParse_Problems(t *testing.T) {
 		{"bad storage driver", base("storage:\n  driver: mysql\n"), nil,
 			[]string{`storage.driver: must be sqlite or postgres (got "mysql")`}},
 		{"invalid yaml", "sources: [\n", nil,
-			[]string{"not valid YAML"}},
+			[]string{"sources: not valid YAML at line 2: did not find expected node content"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

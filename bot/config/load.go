@@ -61,17 +61,18 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	v := viper.NewWithOptions(viper.KeyDelimiter("::"))
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(raw)); err != nil {
-		return nil, Problems{{Msg: "not valid YAML: " + oneLine(err.Error())}}
+		return nil, Problems{syntaxProblem(raw, err)}
 	}
 	settings := v.AllSettings()
 
+	// Unknown keys, unset variables and decode errors do not stop the
+	// checks: every problem is reported in one run. Unknown keys are left
+	// out by the decoder; validation problems at a path already reported
+	// (an unset variable's "required") are dropped as duplicates.
 	var ps problems
 	exactAmounts(raw, settings, &ps)
 	expanded := expand("", settings, env, &ps).(map[string]any)
 	unknownKeys("", expanded, reflect.TypeOf(Config{}), &ps)
-	if err := ps.err(); err != nil {
-		return nil, err
-	}
 
 	cfg := &Config{}
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
@@ -83,6 +84,8 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 		return nil, fmt.Errorf("config decoder: %w", err)
 	}
 	if err := dec.Decode(expanded); err != nil {
+		// A partly decoded config would give misleading validation
+		// problems: report what is known.
 		decodeProblems(err, &ps)
 		return nil, ps.err()
 	}
@@ -91,7 +94,9 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	hash.Write(raw)
 	cfg.readFiles(baseDir, &ps, hash)
 	cfg.applyDefaults(baseDir)
-	cfg.validate(&ps)
+	var vs problems
+	cfg.validate(&vs)
+	ps.merge(vs)
 	if err := ps.err(); err != nil {
 		return cfg, err
 	}

@@ -48,6 +48,21 @@ func (c *problems) add(path, format string, args ...any) {
 	c.list = append(c.list, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// merge adds the problems of more whose path has none in c yet: a value
+// already reported (an unset environment variable) is not reported again as
+// "required".
+func (c *problems) merge(more problems) {
+	seen := make(map[string]bool, len(c.list))
+	for _, p := range c.list {
+		seen[p.Path] = true
+	}
+	for _, p := range more.list {
+		if !seen[p.Path] {
+			c.list = append(c.list, p)
+		}
+	}
+}
+
 func (c *problems) err() error {
 	if len(c.list) == 0 {
 		return nil

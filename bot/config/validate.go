@@ -30,6 +30,9 @@ func (c *Config) applyDefaults(baseDir string) {
 	if s.MaxBodyBytes == 0 {
 		s.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = DefaultMaxConnections
+	}
 	s.ReadHeaderTimeout = orDur(s.ReadHeaderTimeout, 10*time.Second)
 	s.ReadTimeout = orDur(s.ReadTimeout, 30*time.Second)
 	s.WriteTimeout = orDur(s.WriteTimeout, 30*time.Second)
@@ -141,6 +144,9 @@ func (c *Config) validateServer(ps *problems) {
 	checkListen(ps, "admin.listen", c.Admin.Listen)
 	if c.Server.MaxBodyBytes < 1024 {
 		ps.add("server.max_body_bytes", "must be at least 1024 (got %d)", c.Server.MaxBodyBytes)
+	}
+	if c.Server.MaxConnections < 1 {
+		ps.add("server.max_connections", "must be at least 1 (got %d)", c.Server.MaxConnections)
 	}
 	for i, p := range c.Server.TrustedProxies {
 		if _, err := ParsePrefix(p); err != nil {
@@ -379,7 +385,7 @@ func (c *Config) validateRoute(ps *problems, p string, rt *Route, names map[stri
 	names[rt.Name] = true
 	for i, s := range rt.Sources {
 		if _, ok := c.Sources[s]; !ok {
-			ps.add(index(join(p, "sources"), i), "no source named %q", s)
+			ps.add(index(join(p, "sources"), i), "%s", c.noSource(s))
 		}
 	}
 	for i, k := range rt.Kinds {
@@ -407,11 +413,29 @@ func (c *Config) validateRoute(ps *problems, p string, rt *Route, names map[stri
 	if rt.Robot == "" {
 		ps.add(join(p, "robot"), "required")
 	} else if _, ok := c.Robots[rt.Robot]; !ok {
-		ps.add(join(p, "robot"), "no robot named %q", rt.Robot)
+		ps.add(join(p, "robot"), "%s", c.noRobot(rt.Robot))
 	}
 	if rt.Language != c.Language { // an inherited language is reported once, at language
 		checkLanguage(ps, join(p, "language"), rt.Language)
 	}
+}
+
+// noRobot says that no robot is named name and which robots there are.
+func (c *Config) noRobot(name string) string {
+	names := sortedKeysOf(c.Robots)
+	if len(names) == 0 {
+		return fmt.Sprintf("no robot named %q (the config has no robots: add one under robots)", name)
+	}
+	return fmt.Sprintf("no robot named %q (robots: %s)", name, strings.Join(names, ", "))
+}
+
+// noSource says that no source is named name and which sources there are.
+func (c *Config) noSource(name string) string {
+	names := sortedKeysOf(c.Sources)
+	if len(names) == 0 {
+		return fmt.Sprintf("no source named %q (the config has no sources)", name)
+	}
+	return fmt.Sprintf("no source named %q (sources: %s)", name, strings.Join(names, ", "))
 }
 
 var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
@@ -465,7 +489,7 @@ func (c *Config) validateChatops(ps *problems) {
 	case c.Chatops.Robot == "":
 		ps.add("chatops.robot", "required: the app robot whose @-messages are commands")
 	case !ok:
-		ps.add("chatops.robot", "no robot named %q", c.Chatops.Robot)
+		ps.add("chatops.robot", "%s", c.noRobot(c.Chatops.Robot))
 	case r != nil && r.Type != "app":
 		ps.add("chatops.robot", "robot %q is type %s; chat commands need an app robot (type: app)", c.Chatops.Robot, r.Type)
 	}
@@ -491,7 +515,7 @@ func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule) {
 	}
 	if sc.Robot != "" {
 		if _, ok := c.Robots[sc.Robot]; !ok {
-			ps.add(join(p, "robot"), "no robot named %q", sc.Robot)
+			ps.add(join(p, "robot"), "%s", c.noRobot(sc.Robot))
 		}
 	} else if sc.Job != "retention" {
 		ps.add(join(p, "robot"), "required for job %s", sc.Job)
@@ -524,9 +548,23 @@ func (c *Config) Warnings(now time.Time) []string {
 			ws = append(ws, fmt.Sprintf("sources.%s: every secret has expired: all its webhooks get 401", name))
 		}
 	}
+	for _, name := range sortedKeysOf(c.Sources) {
+		ws = append(ws, sourceSecretWarnings(name, c.Sources[name])...)
+	}
+	ws = append(ws, c.routingWarnings()...)
 	for _, name := range sortedKeysOf(c.Robots) {
-		if r := c.Robots[name]; r.Type == "custom" && r.Secret == "" && len(r.Keywords) == 0 {
+		r := c.Robots[name]
+		if r == nil {
+			continue
+		}
+		if r.Type == "custom" && r.Secret == "" && len(r.Keywords) == 0 {
 			ws = append(ws, fmt.Sprintf("robots.%s.secret: not set; DingTalk then needs a keyword or IP allowlist on the robot", name))
+		}
+		if r.Type == "custom" && insecureURL(r.Webhook.Reveal()) {
+			ws = append(ws, fmt.Sprintf("robots.%s.webhook: uses http://, so the access_token and every message cross the network unencrypted; use the https:// URL from the robot's settings", name))
+		}
+		if r.Type == "app" && insecureURL(r.APIBase) {
+			ws = append(ws, fmt.Sprintf("robots.%s.api_base: uses http://, so the app's access token and every message cross the network unencrypted; use https://", name))
 		}
 	}
 	if len(c.Schedules) > 0 {
@@ -536,4 +574,93 @@ func (c *Config) Warnings(now time.Time) []string {
 		ws = append(ws, "chatops: chat commands are validated but not answered by this version of bankbot")
 	}
 	return ws
+}
+
+// sourceSecretWarnings warns about secrets that verify webhooks but are
+// unlikely to be the provider's signing secret.
+func sourceSecretWarnings(name string, src *Source) []string {
+	if src == nil {
+		return nil
+	}
+	var ws []string
+	for i, s := range src.Secrets {
+		if s == nil || s.Value == "" {
+			continue
+		}
+		p := index(join(join("sources", name), "secrets"), i)
+		field := "value"
+		if s.ValueFile != "" {
+			field = "value_file"
+		}
+		p = join(p, field)
+		v := s.Value.Reveal()
+		switch src.Provider {
+		case "stripe":
+			switch {
+			case strings.HasPrefix(v, "whsec_"):
+			case strings.HasPrefix(v, "sk_"), strings.HasPrefix(v, "rk_"), strings.HasPrefix(v, "pk_"):
+				ws = append(ws, fmt.Sprintf("%s: this is a Stripe API key (%s…), not a webhook signing secret: every webhook will get 401; copy the endpoint's signing secret (whsec_…) from the Stripe dashboard (Developers → Webhooks) and revoke the exposed key", p, v[:3]))
+			default:
+				ws = append(ws, fmt.Sprintf("%s: a Stripe webhook signing secret starts with whsec_; copy the endpoint's signing secret from the Stripe dashboard (Developers → Webhooks)", p))
+			}
+		case "standardwebhooks":
+			if !strings.HasPrefix(v, "whsec_") {
+				ws = append(ws, fmt.Sprintf("%s: a Standard Webhooks secret is usually written whsec_ followed by base64; check that this is the endpoint's signing secret", p))
+			}
+		}
+	}
+	return ws
+}
+
+// routingWarnings warns about a config that receives events it never sends:
+// no robots, no routes for bank events, or a source that no route takes.
+func (c *Config) routingWarnings() []string {
+	var ws []string
+	if len(c.Robots) == 0 {
+		ws = append(ws, "robots: none configured; bankbot can send nothing to DingTalk (add a robot, or one with type: console to try it out)")
+	}
+	taken := map[string]bool{}
+	all, bankRoutes := false, 0
+	for _, rt := range c.Routes {
+		if rt == nil || rt.IsOps() { // the ops route takes no bank events
+			continue
+		}
+		bankRoutes++
+		if len(rt.Sources) == 0 {
+			all = true
+		}
+		for _, s := range rt.Sources {
+			taken[s] = true
+		}
+	}
+	switch {
+	case len(c.Routes) == 0:
+		ws = append(ws, "routes: none configured; webhooks are received and checked but no message is sent")
+	case bankRoutes == 0:
+		ws = append(ws, "routes: only the ops route, which takes bankbot's own alerts; webhooks are received and checked but no message is sent")
+	case !all:
+		for _, name := range sortedKeysOf(c.Sources) {
+			if !taken[name] {
+				ws = append(ws, fmt.Sprintf("sources.%s: no route takes its events; add %s to a route's sources (or leave a route's sources empty to take every source)", name, name))
+			}
+		}
+	}
+	return ws
+}
+
+// insecureURL reports whether raw is a plain http:// URL to a host other
+// than this machine (tests and local fakes use http://127.0.0.1).
+func insecureURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return false
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return false
+	}
+	return true
 }

@@ -68,6 +68,7 @@ var digestWords = map[string]digestText{
 			bankhooks.KindAccountLinkFailed: "❌ Account linking failed",
 			bankhooks.KindDisputeOpened:     "⚠️ Dispute opened",
 			bankhooks.KindOther:             "ℹ️ Other event",
+			bankhooks.KindUnreadable:        "⚠️ Unreadable event",
 		},
 	},
 	"th": {
@@ -90,6 +91,7 @@ var digestWords = map[string]digestText{
 			bankhooks.KindAccountLinkFailed: "❌ การผูกบัญชีล้มเหลว",
 			bankhooks.KindDisputeOpened:     "⚠️ มีการโต้แย้งรายการ",
 			bankhooks.KindOther:             "ℹ️ เหตุการณ์อื่น",
+			bankhooks.KindUnreadable:        "⚠️ อ่านเหตุการณ์ไม่ได้",
 		},
 	},
 }
@@ -171,6 +173,10 @@ func digestLine(it DigestItem, lang string, w digestText, withReason bool) strin
 		label = "[TEST] " + label
 	}
 	parts = append(parts, label)
+	if ev.Kind == bankhooks.KindUnreadable {
+		// Nothing else is known of it: say where it came from.
+		parts = append(parts, EscapeMarkdown(it.Source))
+	}
 	if m := digestMoney(ev.Amount, ev.Currency, lang); m != "" {
 		parts = append(parts, "**"+m+"**")
 	}
@@ -199,7 +205,7 @@ func digestMoney(minor int64, currency, lang string) string {
 	if s, err := FormatMoney(minor, currency, lang); err == nil {
 		return s
 	}
-	return strconv.FormatInt(minor, 10) + " " + EscapeMarkdown(clipRunes(currency, 16))
+	return strconv.FormatInt(minor, 10) + " " + escapeField(currency, 16)
 }
 
 // digestTotals is the count and total per currency, exact: sums are big
@@ -234,18 +240,9 @@ func digestTotals(items []DigestItem, lang string, w digestText) string {
 		if t.sum.IsInt64() {
 			money = digestMoney(t.sum.Int64(), c, lang)
 		} else {
-			money = t.sum.String() + " " + EscapeMarkdown(clipRunes(c, 16))
+			money = t.sum.String() + " " + escapeField(c, 16)
 		}
 		parts = append(parts, fmt.Sprintf(w.inEvents, "**"+money+"**", t.count))
 	}
 	return strings.Join(parts, " · ")
-}
-
-// clipRunes cuts s to at most n runes.
-func clipRunes(s string, n int) string {
-	r := []rune(strings.ToValidUTF8(s, ""))
-	if len(r) <= n {
-		return string(r)
-	}
-	return string(r[:n]) + "…"
 }

@@ -24,25 +24,25 @@ func Fallback(d Data, loc *time.Location) Rendered {
 		kind = string(bankhooks.KindOther)
 	}
 	title := "bankbot alert: " + kind
-	money, moneyOK := fallbackMoney(ev)
-	if moneyOK {
-		title += " " + money
-	}
 	if !ev.Livemode {
 		title = "[TEST] " + title
 	}
+	heading := EscapeMarkdown(title)
+	money, moneyMD, moneyOK := fallbackMoney(ev)
+	if moneyOK {
+		title += " " + money
+		heading += " " + moneyMD
+	}
 
 	var b strings.Builder
-	b.WriteString("### " + EscapeMarkdown(title) + "\n\n")
+	b.WriteString("### " + heading + "\n\n")
 	line := func(label, value string) {
 		if value != "" {
 			b.WriteString("- **" + label + ":** " + value + "\n")
 		}
 	}
 	line("Kind", EscapeMarkdown(string(ev.Kind)))
-	if money != "" {
-		line("Amount", EscapeMarkdown(money))
-	}
+	line("Amount", moneyMD)
 	source := EscapeMarkdown(d.Source)
 	if t := EscapeMarkdown(ev.Type); t != "" {
 		source += " (" + t + ")"
@@ -60,23 +60,23 @@ func Fallback(d Data, loc *time.Location) Rendered {
 	return Rendered{Title: title, Text: b.String()}
 }
 
-// fallbackMoney formats the event's amount for Fallback. ok is false when the
-// currency is unknown and the text shows raw minor units; text is "" for an
-// event without an amount.
-func fallbackMoney(ev bankhooks.Event) (text string, ok bool) {
+// fallbackMoney formats the event's amount for Fallback, as plain text and
+// as markdown. ok is false when the currency is unknown and the text shows
+// raw minor units; both texts are "" for an event without an amount. The
+// amount is bankbot's own formatting and is never masked; an unknown
+// currency code is a provider string and is masked and escaped like one.
+func fallbackMoney(ev bankhooks.Event) (text, markdown string, ok bool) {
 	if ev.Currency == "" && ev.Amount == 0 {
-		return "", false
+		return "", "", false
 	}
 	if s, err := FormatMoney(ev.Amount, ev.Currency, "en"); err == nil {
-		return s, true
+		return s, escapeRunes([]rune(s)), true
 	}
-	cur := ev.Currency
-	if cur == "" {
-		cur = "no currency"
-	} else if len(cur) > 16 {
-		cur = strings.ToValidUTF8(cur[:16], "") + "…"
+	raw := strconv.FormatInt(ev.Amount, 10) + " minor units ("
+	if ev.Currency == "" {
+		return raw + "no currency)", raw + "no currency)", false
 	}
-	return strconv.FormatInt(ev.Amount, 10) + " minor units (" + cur + ")", false
+	return raw + plainField(ev.Currency, 16) + ")", raw + escapeField(ev.Currency, 16) + ")", false
 }
 
 // joinNonEmpty joins the non-empty parts with sep.

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Languages returns the message languages bankbot accepts, in a stable order.
@@ -102,22 +101,25 @@ func formatMinor(minor int64, exp int, group, dec byte) string {
 const maskDots = "••••"
 
 // MaskAccount hides an account or card number except its last 4 letters or
-// digits: "123-4-56789-0" becomes "••••7890". A value shorter than 5
-// characters, or with fewer than 4 letters and digits, is fully masked as
-// "••••", and an empty value stays empty (so templates can leave the line
-// out). The result never contains markdown-significant characters.
+// digits: "123-4-56789-0" becomes "••••7890". An account a provider gives as
+// only its last 4 ("1234", "xxxx1234", "****1234") shows those 4 the same
+// way, "••••1234": runs of two or more x or X are taken as the provider's
+// own mask, not as letters. A value with fewer than 4 letters and digits
+// is fully masked as "••••", and an empty value stays empty (so templates
+// can leave the line out). The result never contains markdown-significant
+// characters.
 func MaskAccount(account string) string {
 	account = strings.TrimSpace(account)
 	if account == "" {
 		return ""
 	}
-	if utf8.RuneCountInString(account) < 5 {
-		return maskDots
-	}
 	var last [4]rune
 	n := 0
 	rs := []rune(account)
 	for i := len(rs) - 1; i >= 0 && n < 4; i-- {
+		if isMaskX(rs, i) {
+			continue
+		}
 		if unicode.IsLetter(rs[i]) || unicode.IsDigit(rs[i]) {
 			n++
 			last[4-n] = rs[i]
@@ -129,32 +131,77 @@ func MaskAccount(account string) string {
 	return maskDots + string(last[:])
 }
 
+// isMaskX reports whether rs[i] is an x or X in a run of at least two, which
+// providers use to hide digits ("xxxx1234", "XXXX-XXXX-XXXX-4242").
+func isMaskX(rs []rune, i int) bool {
+	isX := func(j int) bool { return j >= 0 && j < len(rs) && (rs[j] == 'x' || rs[j] == 'X') }
+	return isX(i) && (isX(i-1) || isX(i+1))
+}
+
 // MaxFieldRunes is how many characters of one provider-supplied string
 // EscapeMarkdown keeps; longer strings are cut and end in "…".
 const MaxFieldRunes = 256
 
+// scanRunes is how many characters of a provider string EscapeMarkdown
+// reads before masking, which can shorten it, and cutting to MaxFieldRunes.
+// It bounds the work on a huge string.
+const scanRunes = 2 * MaxFieldRunes
+
 // EscapeMarkdown makes a provider-supplied string safe to place inside a line
-// of DingTalk markdown: it shows as the same text and cannot change the
-// layout. It
+// of DingTalk markdown: it shows as the same text, minus secrets and
+// clickable links, and cannot change the layout. It
 //   - replaces invalid UTF-8, control characters (newlines included) and
 //     Unicode line/paragraph separators with spaces, collapses runs of
 //     white space and trims the ends, so the value stays on its line;
 //   - drops bidirectional-override characters, which could make "50.00"
 //     display as "00.05";
+//   - masks card numbers (Luhn-valid, 13 to 19 digits, optionally grouped
+//     by spaces or dashes), IBANs (valid mod-97 checksum) and any other run
+//     of 10 or more digits (optionally grouped by dashes) to "••••" and
+//     their last 4, so "4111 1111 1111 1111" shows as "••••1111" (rules in
+//     scrub.go);
+//   - defangs URLs so they cannot become links: "https://evil.example/a"
+//     shows as "hxxps://evil[.]example/a", "www.evil.example" as
+//     "www[.]evil[.]example";
 //   - cuts the value to MaxFieldRunes characters;
-//   - puts a backslash before \ ` * _ [ ] < > ~ (emphasis, links, images,
-//     inline code, HTML such as <font>, strikethrough), and before what would
-//     start a block at the beginning of a line: # and >, a - + or = list or
-//     rule marker, the "." or ")" of "1. " (headings, quotes, lists). DingTalk's
-//     renderer, like CommonMark, shows an escaped character as itself; the
-//     same escaping is what prometheus-webhook-dingtalk's markdown func does.
+//   - puts a backslash before \ ` * [ ] < > ~ (emphasis, links, images,
+//     inline code, HTML such as <font>, strikethrough), before an _ that is
+//     not between two letters or digits (see intraword), and before what
+//     would start a block at the beginning of a line: # and >, a - + or =
+//     list or rule marker, the "." or ")" of "1. " (headings, quotes,
+//     lists). DingTalk's renderer, like CommonMark, shows an escaped
+//     character as itself; the same escaping is what
+//     prometheus-webhook-dingtalk's markdown func does;
+//   - writes & as "&amp;": DingTalk renders HTML entities, so "&lt;" or
+//     "&#8238;" (a bidi override) would otherwise not show as typed.
+//
+// A value that is exactly one of bankbot's own ids (ev_…, dm_…) is escaped
+// but never masked.
 func EscapeMarkdown(s string) string {
+	return escapeRunes(prepare(s, !isBankbotID(s), MaxFieldRunes))
+}
+
+// escapeField is EscapeMarkdown with a shorter cut, for a provider string
+// shown inside text bankbot composes (an unknown currency code).
+func escapeField(s string, maxRunes int) string {
+	return escapeRunes(prepare(s, true, maxRunes))
+}
+
+// plainField is a provider string normalised, masked, defanged and cut to
+// maxRunes, but not escaped: for plain-text places such as a message title.
+func plainField(s string, maxRunes int) string {
+	return string(prepare(s, true, maxRunes))
+}
+
+// prepare normalises s (see EscapeMarkdown), masks and defangs it when
+// scrubbed is true, and cuts it to maxRunes characters ending in "…".
+func prepare(s string, scrubbed bool, maxRunes int) []rune {
 	if s == "" {
-		return ""
+		return nil
 	}
 	// Normalise first, so the cut below counts visible characters.
 	var clean []rune
-	space := false
+	space, more := false, false
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 		switch {
 		case isBidiControl(r):
@@ -163,24 +210,61 @@ func EscapeMarkdown(s string) string {
 			space = len(clean) > 0
 			continue
 		}
+		if len(clean) >= scanRunes {
+			more = true
+			break
+		}
 		if space {
 			clean = append(clean, ' ')
 			space = false
 		}
 		clean = append(clean, r)
-		if len(clean) > MaxFieldRunes {
-			clean = append(clean[:MaxFieldRunes-1], '…')
-			break
-		}
 	}
+	if scrubbed {
+		if more {
+			clean = dropPartialNumber(clean)
+		}
+		clean = scrub(clean)
+	}
+	if more || len(clean) > maxRunes {
+		clean = append(clean[:min(len(clean), maxRunes-1)], '…')
+	}
+	return clean
+}
+
+// dropPartialNumber removes the end of a value prepare stopped reading in
+// the middle when it may be the start of a card or account number that the
+// masking rules would no longer recognise once cut: a last word holding a
+// digit, and the digit groups before it.
+func dropPartialNumber(rs []rune) []rune {
+	n, digit := len(rs), false
+	for n > 0 && (unicode.IsLetter(rs[n-1]) || unicode.IsDigit(rs[n-1])) {
+		digit = digit || unicode.IsDigit(rs[n-1])
+		n--
+	}
+	if !digit {
+		return rs
+	}
+	for n > 0 && (unicode.IsDigit(rs[n-1]) || rs[n-1] == ' ' || rs[n-1] == '-') {
+		n--
+	}
+	return rs[:n]
+}
+
+// escapeRunes escapes prepared text for DingTalk markdown (see
+// EscapeMarkdown).
+func escapeRunes(clean []rune) string {
 	if len(clean) == 0 {
 		return ""
 	}
-
 	var b strings.Builder
 	b.Grow(2 * len(clean))
 	lead, ord := leadingMarker(clean), orderedMarker(clean)
 	for i, r := range clean {
+		if r == '&' {
+			b.WriteString("&amp;")
+			continue
+		}
 		if strings.ContainsRune("\\`*[]<>~", r) || (r == '_' && !intraword(clean, i)) || (i == 0 && lead) || i == ord {
 			b.WriteByte('\\')
 		}
@@ -242,10 +326,16 @@ func quote(s string) string {
 }
 
 // intraword reports whether the rune at i sits between two letters or digits.
-// An underscore there cannot open or close emphasis (chrg_test_5x, ev_01…),
-// so it is left alone: DingTalk's support for backslash escapes is not
-// documented, and a visible backslash in every charge id would be worse than
-// the rare name that italicises.
+//
+// This is the one underscore rule, shared by EscapeMarkdown and its tests:
+// an underscore between two letters or digits (chrg_test_5x, ev_01…, 0_0) is
+// left alone, every other underscore is escaped. DingTalk's renderer treats
+// _x_ as italics, but an underscore inside a word can neither open nor close
+// emphasis in CommonMark, so leaving it alone cannot change what shows;
+// every underscore that could (_x_, a_ _b, __init__) is escaped. Escaping
+// intraword underscores too would put a backslash in every provider and
+// bankbot id should a DingTalk client not honour backslash escapes, and
+// would break searching the text for "ref: ev_…".
 func intraword(rs []rune, i int) bool {
 	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 	return i > 0 && i < len(rs)-1 && isWord(rs[i-1]) && isWord(rs[i+1])

@@ -131,7 +131,14 @@ func TestMaskAccount(t *testing.T) {
 		{"card already masked by provider", "**** **** **** 4242", "••••4242"},
 		{"iban", "GB29NWBK60161331926819", "••••6819"},
 		{"five digits shows four", "12345", "••••2345"},
-		{"four digits fully masked", "1234", "••••"},
+		{"last four only", "1234", "••••1234"},
+		{"last four after provider x mask", "xxxx1234", "••••1234"},
+		{"last four after upper-case x mask", "XXXX-XXXX-XXXX-4242", "••••4242"},
+		{"last four after star mask", "****1234", "••••1234"},
+		{"last four after bullet mask", "••••1234", "••••1234"},
+		{"single x is a letter", "ab1x2", "••••b1x2"},
+		{"only an x mask fully masked", "xxxx", "••••"},
+		{"three digits fully masked", "123", "••••"},
 		{"one digit fully masked", "7", "••••"},
 		{"long but fewer than four digits", "----12", "••••"},
 		{"markdown around digits is dropped", "*[12345678]*", "••••5678"},
@@ -141,7 +148,7 @@ func TestMaskAccount(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := MaskAccount(tc.in)
 			require.Equal(t, tc.want, got)
-			if len(tc.in) > 4 {
+			if len([]rune(strings.TrimSpace(tc.in))) > 4 && !strings.HasPrefix(tc.in, "••••") {
 				require.NotContains(t, got, strings.TrimSpace(tc.in), "the full value must never show")
 			}
 		})
@@ -160,8 +167,12 @@ func TestEscapeMarkdown(t *testing.T) {
 		{"strong", "**Bob**", `\*\*Bob\*\*`},
 		{"intraword underscores stay (ids)", "chrg_test_5xyz", `chrg_test_5xyz`},
 		{"underscores that could start emphasis are escaped", "_bold_ a_ _b", `\_bold\_ a\_ \_b`},
-		{"link", "[click](http://evil.test)", `\[click\](http://evil.test)`},
-		{"image", "![x](http://evil.test/a.png)", `!\[x\](http://evil.test/a.png)`},
+		{"link", "[click](http://evil.test)", `\[click\](hxxp://evil\[.\]test)`},
+		{"image", "![x](http://evil.test/a.png)", `!\[x\](hxxp://evil\[.\]test/a.png)`},
+		{"intraword underscore between digits stays", "0_0", "0_0"},
+		{"double underscore escaped", "__init__", `\_\_init\_\_`},
+		{"ampersand", "A & B", "A &amp; B"},
+		{"entity cannot render", "&lt;b&gt; &#8238;", "&amp;lt;b&amp;gt; &amp;#8238;"},
 		{"html font tag", `<font color=red>x</font>`, `\<font color=red\>x\</font\>`},
 		{"backslash", `a\b`, `a\\b`},
 		{"backtick", "`code`", "\\`code\\`"},

@@ -18,9 +18,10 @@ const TimeLayout = "2006-01-02 15:04:05 MST"
 //	amount MINOR CUR     the same for any amount, English separators
 //	amount MINOR CUR LANG
 //	money …              like amount, with the currency code first: THB 1,234.50
-//	mask S               an account number as ••••1234 (short values fully masked)
+//	mask S               an account number as ••••1234; a last-4-only "1234" too (under 4 letters or digits: ••••)
 //	time T               T in the configured zone, TimeLayout; "" for the zero time
-//	md S                 S escaped for DingTalk markdown (see EscapeMarkdown)
+//	md S                 S escaped for DingTalk markdown, with card numbers, IBANs and
+//	                     long digit runs masked and URLs defanged (see EscapeMarkdown)
 //	upper S, lower S     case conversion
 //	default D V          V, or D when V is empty ({{md .Event.Counterparty | default "—"}})
 //

@@ -117,8 +117,17 @@ func FuzzRender(f *testing.F) {
 	})
 }
 
+// longDigits matches what EscapeMarkdown must never show: 10 or more
+// digits in a row or joined by dashes.
+var longDigits = regexp.MustCompile(`\d(?:-?\d){9,}`)
+
+// liveURL matches a URL or www. host name that a client could link.
+var liveURL = regexp.MustCompile(`(?i)(https?|ftps?)://|(?:^|[^a-z0-9])www\.[^\s\\]|://[^\s/?#\\]*[a-z0-9]\.[a-z0-9]`)
+
 func FuzzEscapeMarkdown(f *testing.F) {
-	for _, s := range []string{"", "*Bob*", "# x", "1. x", "- x", "a\nb", "\u202ex", "\\", "a\xff", strings.Repeat("_", 300)} {
+	for _, s := range []string{"", "*Bob*", "# x", "1. x", "- x", "a\nb", "\u202ex", "\\", "a\xff", strings.Repeat("_", 300),
+		"0_0", "_x_", "a & b", "&#8238;", "4111 1111 1111 1111", "GB29 NWBK 6016 1331 9268 19", "123-4-56789-0",
+		"https://evil.example/login", "www.evil.example", "[click](https://x)", "ev_06h1qz8w000000000000001234"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -129,11 +138,24 @@ func FuzzEscapeMarkdown(f *testing.F) {
 		if strings.ContainsAny(got, "\n\r\u2028\u2029\u202e\u2066") {
 			t.Fatalf("line break or bidi control left in %q", got)
 		}
-		if n := utf8.RuneCountInString(got); n > 2*MaxFieldRunes {
+		// Each kept character escapes to at most 5 ("&amp;").
+		if n := utf8.RuneCountInString(got); n > 5*MaxFieldRunes {
 			t.Fatalf("%d runes", n)
 		}
 		if got != strings.TrimSpace(got) {
 			t.Fatalf("untrimmed %q", got)
+		}
+		if !isBankbotID(s) {
+			rs := []rune(got)
+			for _, m := range longDigits.FindAllStringIndex(got, -1) {
+				i, j := utf8.RuneCountInString(got[:m[0]]), utf8.RuneCountInString(got[:m[1]])
+				if !inHexToken(rs, i, j) {
+					t.Fatalf("10 or more digits shown in %q", got)
+				}
+			}
+		}
+		if liveURL.MatchString(got) {
+			t.Fatalf("live URL in %q", got)
 		}
 		rs := []rune(got)
 		for i := 0; i < len(rs); i++ {
@@ -142,6 +164,14 @@ func FuzzEscapeMarkdown(f *testing.F) {
 				if i == len(rs) {
 					t.Fatalf("dangling backslash in %q", got)
 				}
+				continue
+			}
+			if rs[i] == '&' && !strings.HasPrefix(string(rs[i:]), "&amp;") {
+				t.Fatalf("unescaped & in %q", got)
+			}
+			// The underscore rule (see intraword): only an underscore
+			// between two letters or digits may stay unescaped.
+			if rs[i] == '_' && intraword(rs, i) {
 				continue
 			}
 			if strings.ContainsRune("*_[]<>~`", rs[i]) {
@@ -155,7 +185,7 @@ func FuzzEscapeMarkdown(f *testing.F) {
 }
 
 func FuzzMaskAccount(f *testing.F) {
-	for _, s := range []string{"", "1234", "12345", "123-4-56789-0", "**** 4242", "ก๑๒๓๔๕", "----12", " \t"} {
+	for _, s := range []string{"", "1234", "12345", "123-4-56789-0", "**** 4242", "ก๑๒๓๔๕", "----12", " \t", "xxxx1234", "xxxx", "ab1x2"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -173,14 +203,25 @@ func FuzzMaskAccount(f *testing.F) {
 		if rest == "" {
 			return
 		}
+		// What shows is 4 letters or digits, the last 4 of s in order.
 		rs := []rune(rest)
-		if len(rs) != 4 || utf8.RuneCountInString(strings.TrimSpace(s)) < 5 {
+		if len(rs) != 4 {
 			t.Fatalf("MaskAccount(%q) = %q shows too much", s, got)
 		}
-		for _, r := range rs {
+		src := []rune(s)
+		j := len(src)
+		for k := 3; k >= 0; k-- {
+			r := rs[k]
 			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 				t.Fatalf("MaskAccount(%q) = %q shows %q", s, got, r)
 			}
+			for j > 0 && src[j-1] != r {
+				j--
+			}
+			if j == 0 {
+				t.Fatalf("MaskAccount(%q) = %q shows %q, not from the input", s, got, r)
+			}
+			j--
 		}
 	})
 }

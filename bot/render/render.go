@@ -17,7 +17,9 @@
 // Templates see Data (.EventID, .Source, .Event.*) plus .Lang, and these
 // functions: amount, money, mask, time, md, upper, lower, default (documented
 // on funcMap). Every provider-supplied string in the shipped templates goes
-// through md.
+// through md, which escapes it, masks card numbers, IBANs and long digit
+// runs, and defangs URLs (EscapeMarkdown); Fallback and Digest use the same
+// function.
 //
 // When a template fails at send time anyway, the caller sends Fallback, which
 // cannot fail: an alert is never dropped for a template problem.

@@ -126,6 +126,9 @@ func TestRender_ShippedContent(t *testing.T) {
 	e := newEngine(t, nil)
 	for _, sl := range shipped {
 		for _, kind := range bankhooks.Kinds() {
+			if kind == bankhooks.KindUnreadable {
+				continue // no fields to show: TestRender_Unreadable
+			}
 			t.Run(sl.set+"."+sl.lang+"."+string(kind), func(t *testing.T) {
 				r, err := e.Render(sl.set, sl.lang, goldenData(kind))
 				require.NoError(t, err)
@@ -157,6 +160,9 @@ func TestRender_ProviderStringsEscaped(t *testing.T) {
 	e := newEngine(t, nil)
 	for _, sl := range shipped {
 		for _, kind := range bankhooks.Kinds() {
+			if kind == bankhooks.KindUnreadable {
+				continue // no fields to show: TestRender_Unreadable
+			}
 			t.Run(sl.set+"."+sl.lang+"."+string(kind), func(t *testing.T) {
 				d := goldenData(kind)
 				d.Event.Counterparty = "<b>counterparty</b>"

@@ -44,6 +44,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Times/MillisecondUTC", testTimeRoundTrip},
 		{"UnroutedEvents/OldestFirst", testUnroutedOldestFirst},
 		{"GetEvents/Bulk", testGetEvents},
+		{"ListEvents/Filter", testListEvents},
+		{"FindEvents/Match", testFindEvents},
 		{"RouteEvent/CreatesDeliveries", testRouteEvent},
 		{"RouteEvent/Idempotent", testRouteEventIdempotent},
 		{"RouteEvent/Validation", testRouteValidation},

@@ -90,7 +90,7 @@ func (a *App) handleHook(c *gin.Context) {
 	// router retries it.
 	ne := store.NewEvent{
 		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
-		RemoteIP: ip.String(), Headers: keptHeaders(c.Request.Header), Body: body,
+		RemoteIP: remoteIP(ip), Headers: keptHeaders(c.Request.Header), Body: body,
 	}
 	if ds, err := rt.Deliveries(name, ev); err == nil {
 		ne.Deliveries, ne.Routed = ds, true
@@ -291,4 +291,13 @@ func keptHeaders(h http.Header) map[string]string {
 		out[k] = strings.Join(v, ", ")
 	}
 	return out
+}
+
+// remoteIP is the caller's address as stored with an event: "" when there
+// is no valid one (a garbled X-Forwarded-For from a trusted proxy).
+func remoteIP(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.String()
 }

@@ -165,7 +165,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 // rejection reason.
 var hookResults = []string{
 	"accepted", "duplicate", "unreadable",
-	"ip_not_allowed", "body_too_large", "unreadable_body", "malformed_payload", "store_unavailable",
+	"ip_not_allowed", "body_too_large", "unreadable_body", "store_unavailable",
 	bankhooks.Reason(bankhooks.ErrNoActiveKey), bankhooks.Reason(bankhooks.ErrMissingSignature),
 	bankhooks.Reason(bankhooks.ErrMalformedSignature), bankhooks.Reason(bankhooks.ErrMissingTimestamp),
 	bankhooks.Reason(bankhooks.ErrTimestampOutOfWindow), bankhooks.Reason(bankhooks.ErrSignatureMismatch),

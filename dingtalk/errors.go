@@ -101,51 +101,35 @@ type Error struct {
 // internal labels (Class and Reason are fields, for logs and metrics) and no
 // hint: a hint names the robot's keys, which an Error does not know, so
 // callers that show one add HintFor(robot).
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("dingtalk: ")
-	switch {
-	case e.Code != 0:
-		fmt.Fprintf(&b, "errcode %d", e.Code)
-		if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
-			fmt.Fprintf(&b, " (http %d)", e.HTTPStatus)
-		}
-	case e.APICode != "":
-		fmt.Fprintf(&b, "http %d code %s", e.HTTPStatus, e.APICode)
-	case e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK:
-		fmt.Fprintf(&b, "http %d", e.HTTPStatus)
-	case e.Class == ClassRetry:
-		b.WriteString("send failed")
-	default:
-		b.WriteString("not sent")
-	}
-	if e.Msg != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Msg)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "dingtalk: "))
-	}
-	return b.String()
-}
+func (e *Error) Error() string { return "dingtalk: " + e.describe(false) }
 
 // Status describes what DingTalk answered, for people: "errcode 310000: sign
 // not match", "HTTP 500", "HTTP 400, code invalidParameter: …", or why no
 // answer came ("cannot reach DingTalk: …"). Unlike Error it has no
 // "dingtalk:" prefix.
-func (e *Error) Status() string {
+func (e *Error) Status() string { return e.describe(true) }
+
+// describe is Error without its prefix (human false: "http 500", terse
+// wording for logs) or Status (human true: "HTTP 500", and why no answer
+// came spelled out).
+func (e *Error) describe(human bool) string {
+	httpWord, codeSep := "http", " code "
+	if human {
+		httpWord, codeSep = "HTTP", ", code "
+	}
 	var b strings.Builder
 	switch {
 	case e.Code != 0:
 		fmt.Fprintf(&b, "errcode %d", e.Code)
 		if e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK {
-			fmt.Fprintf(&b, " (HTTP %d)", e.HTTPStatus)
+			fmt.Fprintf(&b, " (%s %d)", httpWord, e.HTTPStatus)
 		}
 	case e.APICode != "":
-		fmt.Fprintf(&b, "HTTP %d, code %s", e.HTTPStatus, e.APICode)
+		fmt.Fprintf(&b, "%s %d%s%s", httpWord, e.HTTPStatus, codeSep, e.APICode)
 	case e.HTTPStatus != 0 && e.HTTPStatus != http.StatusOK:
-		fmt.Fprintf(&b, "HTTP %d", e.HTTPStatus)
+		fmt.Fprintf(&b, "%s %d", httpWord, e.HTTPStatus)
+	case !human && e.Class == ClassRetry:
+		b.WriteString("send failed")
 	case errors.Is(e.Err, ErrBadResponse):
 		b.WriteString("DingTalk's answer could not be read")
 	case e.HTTPStatus == 0 && e.Class == ClassRetry && e.Err != nil && isTimeout(e.Err):

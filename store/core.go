@@ -229,6 +229,26 @@ func scanEvent(r row) (StoredEvent, error) {
 	return se, nil
 }
 
+// eachEvent runs query q and hands each event row (eventCols or
+// eventRouteCols) to fn, until fn returns false or the rows end.
+func eachEvent(ctx context.Context, qr querier, q string, args []any, fn func(StoredEvent) bool) error {
+	rs, err := qr.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		se, err := scanEvent(rs)
+		if err != nil {
+			return err
+		}
+		if !fn(se) {
+			break
+		}
+	}
+	return rs.Err()
+}
+
 // GetEvent reads one event by bankbot id.
 func (c *core) GetEvent(ctx context.Context, id string) (StoredEvent, error) {
 	const op = "get event"
@@ -263,19 +283,7 @@ func (c *core) GetEvents(ctx context.Context, ids []string) (map[string]StoredEv
 		}
 		q := `SELECT ` + eventRouteCols + ` FROM events WHERE id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
 		err := c.b.read(ctx, op, func(qr querier) error {
-			rs, err := qr.query(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			defer rs.Close()
-			for rs.Next() {
-				se, err := scanEvent(rs)
-				if err != nil {
-					return err
-				}
-				out[se.ID] = se
-			}
-			return rs.Err()
+			return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool { out[se.ID] = se; return true })
 		})
 		if err != nil {
 			return nil, err
@@ -295,19 +303,7 @@ func (c *core) UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, er
 		// The raw body and headers are left out: routing needs only the
 		// parsed event, and 100 bodies of up to max_body_bytes each would be
 		// read for nothing.
-		rs, err := q.query(ctx, unroutedEventsSQL, limit)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			se, err := scanEvent(rs)
-			if err != nil {
-				return err
-			}
-			out = append(out, se)
-		}
-		return rs.Err()
+		return eachEvent(ctx, q, unroutedEventsSQL, []any{limit}, func(se StoredEvent) bool { out = append(out, se); return true })
 	})
 	return out, err
 }

@@ -102,19 +102,7 @@ func (c *core) ListEvents(ctx context.Context, f EventFilter) ([]StoredEvent, er
 	q := listEventsSQL(where, true)
 	out := []StoredEvent{}
 	err = c.b.read(ctx, op, func(qr querier) error {
-		rs, err := qr.query(ctx, q, append(args, limit)...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for rs.Next() {
-			se, err := scanEvent(rs)
-			if err != nil {
-				return err
-			}
-			out = append(out, se)
-		}
-		return rs.Err()
+		return eachEvent(ctx, qr, q, append(args, limit), func(se StoredEvent) bool { out = append(out, se); return true })
 	})
 	return out, err
 }
@@ -185,21 +173,12 @@ func (c *core) FindEvents(ctx context.Context, s EventSearch) ([]StoredEvent, er
 	q := listEventsSQL(where, limited)
 	out := []StoredEvent{}
 	err = c.b.read(ctx, op, func(qr querier) error {
-		rs, err := qr.query(ctx, q, args...)
-		if err != nil {
-			return err
-		}
-		defer rs.Close()
-		for len(out) < limit && rs.Next() {
-			se, err := scanEvent(rs)
-			if err != nil {
-				return err
-			}
+		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
 			if s.matches(se, digits) {
 				out = append(out, se)
 			}
-		}
-		return rs.Err()
+			return len(out) < limit
+		})
 	})
 	return out, err
 }

@@ -200,6 +200,7 @@ func TestDeliver_RateLimitedSendsOneOpsAlert(t *testing.T) {
 	ta.withRuntime(func(rt *Runtime) { rt.Robots["it"].Sender = ops; rt.Backoff.Rand = func() float64 { return 0 } })
 	ta.dt.Script(dingtalktest.Response{ErrCode: 410100})
 	ta.postCharge(t, "evnt_ops_1", 5000, "THB", "x")
+	alertID := onlyDelivery(t, ta.testApp).ID
 	ta.startWorkers(t)
 
 	require.Eventually(t, func() bool { return len(ops.sent()) == 1 }, 10*time.Second, 2*time.Millisecond)
@@ -216,6 +217,12 @@ func TestDeliver_RateLimitedSendsOneOpsAlert(t *testing.T) {
 	ta.dt.Script(dingtalktest.Response{ErrCode: 410100})
 	ta.advanceTo(t0.Add(dingtalk.RateLimitPenalty), "dt")
 	require.Eventually(t, func() bool { return ta.dt.Requests() == 2 }, 10*time.Second, 2*time.Millisecond)
+	// Wait until the worker has written the second "too fast" (the request
+	// reaching the fake is not the worker having handled its answer; moving
+	// the clock before that would push the new block past the next step).
+	ta.waitDelivery(t, alertID, "throttled twice", func(d store.Delivery) bool {
+		return d.Throttles == 2 && d.LeaseOwner == "" && d.NextAttemptAt.Equal(t0.Add(2*dingtalk.RateLimitPenalty))
+	})
 	ta.settle(t, "dt")
 	require.Len(t, ops.sent(), 1, "at most one alert per state change")
 

@@ -152,10 +152,10 @@ func parseOmiseSignatures(values []string) ([][]byte, error) {
 
 // Sign returns the headers Opn would send: one hex signature per key,
 // comma-joined, and the timestamp.
-func (Omise) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Header, error) {
+func (Omise) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
 	mats, err := signingKeys("omise", keys)
 	if err != nil {
-		return nil, err
+		return Signed{}, err
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	sigs := make([]string, len(mats))
@@ -166,7 +166,7 @@ func (Omise) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Header
 	h.Set("Content-Type", "application/json")
 	h.Set(OmiseSignatureHeader, strings.Join(sigs, ","))
 	h.Set(OmiseTimestampHeader, ts)
-	return h, nil
+	return Signed{Header: h, Body: body}, nil
 }
 
 // omiseEnvelope is the Opn event object as the exact decoder reads it, data

@@ -37,7 +37,8 @@ func TestOmiseVector(t *testing.T) {
 	require.Equal(t, []byte("secret-key-for-omise-tests"), key.Material)
 
 	t.Run("sign", func(t *testing.T) {
-		h, err := Omise{}.Sign([]byte(omiseVectorBody), []Key{key}, time.Unix(omiseVectorTS, 0), "")
+		hSigned, err := Omise{}.Sign([]byte(omiseVectorBody), []Key{key}, time.Unix(omiseVectorTS, 0), "")
+		h := hSigned.Header
 		require.NoError(t, err)
 		require.Equal(t, omiseVectorSig, h.Get("Omise-Signature"))
 		require.Equal(t, "1700000000", h.Get("Omise-Signature-Timestamp"))

@@ -82,13 +82,43 @@ type Provider interface {
 	// Parse turns a verified request into the canonical Event. Errors wrap
 	// ErrMalformedPayload.
 	Parse(r Request) (Event, error)
-	// Sign returns the headers the provider would send with body at now,
+	// Sign returns the request the provider would send with body at now,
 	// signed with every given key (several keys = a rotation window). id is the
-	// message id for schemes that sign one (Standard Webhooks).
-	Sign(body []byte, keys []Key, now time.Time, id string) (http.Header, error)
+	// message id for schemes that sign one (Standard Webhooks). Most schemes
+	// only add headers and return body as given; a scheme whose signature
+	// travels in the body (Midtrans signature_key, Adyen hmacSignature)
+	// returns the body with the signature in place.
+	Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error)
 	// SampleTypes lists the provider event types Sample can build, the first
 	// being the default.
 	SampleTypes() []string
 	// Sample builds a realistic body of the given provider event type.
 	Sample(eventType string, p SampleParams) ([]byte, error)
+}
+
+// Signed is a request as a provider would send it: the headers to add and
+// the body to send.
+type Signed struct {
+	Header http.Header
+	Body   []byte
+}
+
+// MultiParser is implemented by providers whose one request carries several
+// events (Adyen's notificationItems). ParseAll is used instead of Parse:
+// every returned event is stored, deduplicated and routed on its own. An
+// item that cannot be read comes back as an event of KindUnreadable (see
+// Unreadable) with an id of its own, so the readable items still go through;
+// the error is for a request none of whose items can be found (it wraps
+// ErrMalformedPayload and the whole body is then stored as unreadable).
+type MultiParser interface {
+	ParseAll(r Request) ([]Event, error)
+}
+
+// Acknowledger is implemented by providers that expect a particular answer
+// to a webhook they delivered (Adyen: the body "[accepted]"; anything else
+// puts the notification in its retry queue). bankbot sends Ack's answer,
+// with status 200, for an accepted or duplicate request; rejections keep
+// their JSON error body and status.
+type Acknowledger interface {
+	Ack() (contentType string, body []byte)
 }

@@ -138,17 +138,17 @@ func (StandardWebhooks) Verify(r Request, keys []Key, opts VerifyOptions) (Verif
 // entry per key. An empty id is replaced by "msg_" and a hash of the body,
 // so re-signing the same body keeps the same id (as a retry would). An id
 // containing '.' is refused, as the spec requires.
-func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) (http.Header, error) {
+func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
 	mats, err := signingKeys("standardwebhooks", keys)
 	if err != nil {
-		return nil, err
+		return Signed{}, err
 	}
 	if id == "" {
 		sum := sha256.Sum256(body)
 		id = "msg_" + hex.EncodeToString(sum[:13])
 	}
 	if strings.Contains(id, ".") {
-		return nil, fmt.Errorf("standardwebhooks: sign: message id must not contain '.'")
+		return Signed{}, fmt.Errorf("standardwebhooks: sign: message id must not contain '.'")
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	sigs := make([]string, len(mats))
@@ -160,7 +160,7 @@ func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) 
 	h.Set(StandardWebhooksIDHeader, id)
 	h.Set(StandardWebhooksTimestampHeader, ts)
 	h.Set(StandardWebhooksSignatureHeader, strings.Join(sigs, " "))
-	return h, nil
+	return Signed{Header: h, Body: body}, nil
 }
 
 // standardEnvelope is the recommended Standard Webhooks payload as the

@@ -37,7 +37,8 @@ func TestStandardWebhooksVector(t *testing.T) {
 	bare := mustKey(t, StandardWebhooks{}, "bare", strings.TrimPrefix(swVectorSecret, "whsec_"), time.Time{})
 	require.Equal(t, key.Material, bare.Material, "the whsec_ prefix is optional")
 
-	h, err := StandardWebhooks{}.Sign([]byte(swVectorBody), []Key{key}, time.Unix(swVectorTS, 0), swVectorID)
+	hSigned, err := StandardWebhooks{}.Sign([]byte(swVectorBody), []Key{key}, time.Unix(swVectorTS, 0), swVectorID)
+	h := hSigned.Header
 	require.NoError(t, err)
 	require.Equal(t, swVectorSig, h.Get("webhook-signature"))
 	require.Equal(t, swVectorID, h.Get("webhook-id"))
@@ -75,7 +76,8 @@ func TestStandardWebhooksInterop(t *testing.T) {
 		// The library checks the timestamp against the real clock.
 		now := time.Now()
 		for _, n := range []int{1, 2} {
-			h, err := StandardWebhooks{}.Sign(body, keys[:n], now, "msg_2fGv6yWZ1qk0pQ8sT3uV")
+			hSigned, err := StandardWebhooks{}.Sign(body, keys[:n], now, "msg_2fGv6yWZ1qk0pQ8sT3uV")
+			h := hSigned.Header
 			require.NoError(t, err)
 			require.Len(t, strings.Fields(h.Get("webhook-signature")), n)
 			for _, secret := range secrets[:n] {
@@ -182,13 +184,16 @@ func TestStandardWebhooksDecodeKey(t *testing.T) {
 func TestStandardWebhooksSignID(t *testing.T) {
 	key := mustKey(t, StandardWebhooks{}, "k", swVectorSecret, time.Time{})
 	body := []byte(swVectorBody)
-	h1, err := StandardWebhooks{}.Sign(body, []Key{key}, time.Unix(swVectorTS, 0), "")
+	h1Signed, err := StandardWebhooks{}.Sign(body, []Key{key}, time.Unix(swVectorTS, 0), "")
+	h1 := h1Signed.Header
 	require.NoError(t, err)
-	h2, err := StandardWebhooks{}.Sign(body, []Key{key}, time.Unix(swVectorTS+60, 0), "")
+	h2Signed, err := StandardWebhooks{}.Sign(body, []Key{key}, time.Unix(swVectorTS+60, 0), "")
+	h2 := h2Signed.Header
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(h1.Get("webhook-id"), "msg_"))
 	require.Equal(t, h1.Get("webhook-id"), h2.Get("webhook-id"), "a re-sent body keeps its id")
-	h3, err := StandardWebhooks{}.Sign([]byte(`{"test": 1}`), []Key{key}, time.Unix(swVectorTS, 0), "")
+	h3Signed, err := StandardWebhooks{}.Sign([]byte(`{"test": 1}`), []Key{key}, time.Unix(swVectorTS, 0), "")
+	h3 := h3Signed.Header
 	require.NoError(t, err)
 	require.NotEqual(t, h1.Get("webhook-id"), h3.Get("webhook-id"))
 

@@ -153,10 +153,10 @@ func (Stripe) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, e
 // Sign returns the headers Stripe would send: "t=<unix>,v1=<hex>" with one
 // v1 per key, byte-identical to stripe-go's GenerateTestSignedPayload for a
 // single key.
-func (Stripe) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Header, error) {
+func (Stripe) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
 	mats, err := signingKeys("stripe", keys)
 	if err != nil {
-		return nil, err
+		return Signed{}, err
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	var b strings.Builder
@@ -167,7 +167,7 @@ func (Stripe) Sign(body []byte, keys []Key, now time.Time, _ string) (http.Heade
 	h := http.Header{}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set(StripeSignatureHeader, b.String())
-	return h, nil
+	return Signed{Header: h, Body: body}, nil
 }
 
 // stripeEnvelope is the Stripe event object as the exact decoder reads it,

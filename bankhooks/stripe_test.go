@@ -28,7 +28,8 @@ func TestStripeVector(t *testing.T) {
 	key := mustKey(t, Stripe{}, "whsec", stripeVectorSecret, time.Time{})
 	require.Equal(t, []byte(stripeVectorSecret), key.Material, "the whole whsec_ string is the key")
 
-	h, err := Stripe{}.Sign([]byte(stripeVectorBody), []Key{key}, time.Unix(stripeVectorTS, 0), "")
+	hSigned, err := Stripe{}.Sign([]byte(stripeVectorBody), []Key{key}, time.Unix(stripeVectorTS, 0), "")
+	h := hSigned.Header
 	require.NoError(t, err)
 	require.Equal(t, "t=1700000000,v1="+stripeVectorSig, h.Get("Stripe-Signature"))
 
@@ -54,7 +55,8 @@ func TestStripeInterop(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, keys[i].Name, v.Key)
 
-			ours, err := Stripe{}.Sign(body, keys[i:i+1], ts, "")
+			oursSigned, err := Stripe{}.Sign(body, keys[i:i+1], ts, "")
+			ours := oursSigned.Header
 			require.NoError(t, err)
 			require.Equal(t, sp.Header, ours.Get("Stripe-Signature"))
 		}
@@ -64,7 +66,8 @@ func TestStripeInterop(t *testing.T) {
 		// stripe-go checks the timestamp against the real clock.
 		now := time.Now()
 		for _, n := range []int{1, 2} {
-			h, err := Stripe{}.Sign(body, keys[:n], now, "")
+			hSigned, err := Stripe{}.Sign(body, keys[:n], now, "")
+			h := hSigned.Header
 			require.NoError(t, err)
 			require.Equal(t, n, strings.Count(h.Get("Stripe-Signature"), ",v1="))
 			for _, secret := range secrets[:n] {

@@ -35,7 +35,8 @@ func mustKey(t testing.TB, p Provider, name, secret string, expires time.Time) K
 // signedRequest signs body with keys at ts the way the provider would.
 func signedRequest(t testing.TB, p Provider, body []byte, keys []Key, ts time.Time) Request {
 	t.Helper()
-	h, err := p.Sign(body, keys, ts, "msg_2fGv6yWZ1qk0pQ8sT3uV")
+	hSigned, err := p.Sign(body, keys, ts, "msg_2fGv6yWZ1qk0pQ8sT3uV")
+	h := hSigned.Header
 	require.NoError(t, err)
 	return Request{Header: h, Body: body}
 }

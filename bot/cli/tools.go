@@ -77,7 +77,7 @@ func signCmd(env *Env, g *globals) *cobra.Command {
 	var allKeys bool
 	c := &cobra.Command{
 		Use:   "sign SOURCE < body.json",
-		Short: "Print the headers the source's provider would send with this body now",
+		Short: "Print the headers the source's provider would send with this body now (and the body, where the scheme signs inside it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := g.load(cmd, env)
@@ -103,11 +103,16 @@ func signCmd(env *Env, g *globals) *cobra.Command {
 			if id == "" {
 				id = randomID("msg_")
 			}
-			h, err := prov.Sign(body, use, now, id)
+			signed, err := prov.Sign(body, use, now, id)
 			if err != nil {
 				return fmt.Errorf("sign: %w", err)
 			}
-			printHeaders(cmd.OutOrStdout(), h)
+			printHeaders(cmd.OutOrStdout(), signed.Header)
+			if !bytes.Equal(signed.Body, body) {
+				// The scheme signs inside the body (Midtrans, Adyen): the
+				// body to send is the signed one.
+				fmt.Fprintf(cmd.OutOrStdout(), "\n%s\n", signed.Body)
+			}
 			return nil
 		},
 	}
@@ -183,10 +188,11 @@ func simulateCmd(env *Env, g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("build sample: %w", err)
 			}
-			h, err := prov.Sign(body, []bankhooks.Key{key}, now, randomID("msg_"))
+			signed, err := prov.Sign(body, []bankhooks.Key{key}, now, randomID("msg_"))
 			if err != nil {
 				return fmt.Errorf("sign: %w", err)
 			}
+			h, body := signed.Header, signed.Body
 			if target == "" {
 				target = hookURL(cfg.Server.Listen, args[0])
 			}

@@ -28,7 +28,8 @@ func testKey(t testing.TB) []byte {
 // signer), so the bare verifier is checked against bankbot's scheme.
 func opnHeaders(t testing.TB, key []byte, body []byte, at time.Time) http.Header {
 	t.Helper()
-	h, err := bankhooks.Omise{}.Sign(body, []bankhooks.Key{{Name: "k", Material: key}}, at, "")
+	hSigned, err := bankhooks.Omise{}.Sign(body, []bankhooks.Key{{Name: "k", Material: key}}, at, "")
+	h := hSigned.Header
 	require.NoError(t, err)
 	return h
 }

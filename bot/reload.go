@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -74,18 +73,9 @@ const reloadTransient ReloadResult = "transient"
 // moment; the previous config keeps serving and the next poll retries.
 var errReloadTransient = errors.New("config file temporarily unreadable")
 
-// transientReadError reports whether err, from reading the config file, says
-// the file may read fine in a moment: the process or the system is out of
-// file descriptors or memory, or the read was interrupted. A missing or
-// forbidden file is not transient: that is a config the admin must fix.
-func transientReadError(err error) bool {
-	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EAGAIN, syscall.ENOMEM, syscall.EBUSY} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
-}
+// transientReadError is config.TransientReadError: the config file, or a
+// file it names (value_file, templates.dir), cannot be read for a moment.
+func transientReadError(err error) bool { return config.TransientReadError(err) }
 
 // Reload loads the config file into a fresh Config, builds a complete new
 // Runtime and only then swaps it in. Any failure leaves the running config

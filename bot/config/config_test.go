@@ -3,9 +3,11 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,6 +253,49 @@ func TestParse_ValueFileAndExpiry(t *testing.T) {
 	cfg, err = Parse([]byte(yaml), dir, env(nil))
 	require.NoError(t, err)
 	require.NotEqual(t, before, cfg.Hash)
+}
+
+// TestParse_ValueFileTransientReadError: a secret file that cannot be read
+// for a moment (out of file descriptors) makes Parse return no Config and an
+// error TransientReadError recognises, so a reload is retried instead of
+// refused; a missing file stays a config problem.
+func TestParse_ValueFileTransientReadError(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "old.key"), []byte(demoKey+"\n"), 0o600))
+	yaml := strings.Replace(base(""), "- value: "+demoKey,
+		"- value: "+demoKey+"\n      - value_file: old.key", 1)
+	tests := []struct {
+		name      string
+		err       error
+		transient bool
+	}{
+		{"too many open files", syscall.EMFILE, true},
+		{"file table full", syscall.ENFILE, true},
+		{"interrupted", syscall.EINTR, true},
+		{"missing", fs.ErrNotExist, false},
+		{"forbidden", fs.ErrPermission, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			orig := readFile
+			t.Cleanup(func() { readFile = orig })
+			readFile = func(name string) ([]byte, error) {
+				if filepath.Base(name) == "old.key" {
+					return nil, &fs.PathError{Op: "open", Path: name, Err: tc.err}
+				}
+				return orig(name)
+			}
+			cfg, err := Parse([]byte(yaml), dir, env(nil))
+			require.Error(t, err)
+			require.Equal(t, tc.transient, TransientReadError(err), "%v", err)
+			if tc.transient {
+				require.Nil(t, cfg, "no half-read config")
+				require.Contains(t, err.Error(), "sources.opn.secrets[1].value_file: cannot read right now")
+				return
+			}
+			require.Contains(t, err.Error(), "sources.opn.secrets[1].value_file: cannot read:")
+		})
+	}
 }
 
 func TestParse_MinAmount(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -92,7 +93,11 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 
 	hash := sha256.New()
 	hash.Write(raw)
-	cfg.readFiles(baseDir, &ps, hash)
+	if err := cfg.readFiles(baseDir, &ps, hash); err != nil {
+		// A secret file that cannot be read for a moment (out of file
+		// descriptors …) is not a config problem: the caller retries.
+		return nil, err
+	}
 	cfg.applyDefaults(baseDir)
 	var vs problems
 	cfg.validate(&vs)
@@ -312,8 +317,10 @@ func describeDecode(err error) string {
 }
 
 // readFiles resolves value_file secrets, feeding their bytes to the hash so a
-// rotated secret file is a config change.
-func (c *Config) readFiles(baseDir string, ps *problems, hash interface{ Write([]byte) (int, error) }) {
+// rotated secret file is a config change. A file that cannot be read right
+// now (TransientReadError) stops it with that error: the config is neither
+// valid nor refused, and the caller tries again.
+func (c *Config) readFiles(baseDir string, ps *problems, hash interface{ Write([]byte) (int, error) }) error {
 	for _, name := range sortedKeysOf(c.Sources) {
 		src := c.Sources[name]
 		if src == nil {
@@ -336,8 +343,11 @@ func (c *Config) readFiles(baseDir string, ps *problems, hash interface{ Write([
 			if !filepath.IsAbs(f) {
 				f = filepath.Join(baseDir, f)
 			}
-			b, err := os.ReadFile(f)
+			b, err := readFile(f)
 			if err != nil {
+				if TransientReadError(err) {
+					return fmt.Errorf("%s: cannot read right now: %w", join(p, "value_file"), err)
+				}
 				ps.add(join(p, "value_file"), "cannot read: %v", unwrapPath(err))
 				continue
 			}
@@ -356,16 +366,41 @@ func (c *Config) readFiles(baseDir string, ps *problems, hash interface{ Write([
 		c.Templates.Dir = dir
 		entries, err := os.ReadDir(dir)
 		if err != nil {
+			if TransientReadError(err) {
+				return fmt.Errorf("templates.dir: cannot read right now: %w", err)
+			}
 			ps.add("templates.dir", "cannot read: %v", unwrapPath(err))
-			return
+			return nil
 		}
 		for _, e := range entries {
-			if b, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil {
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil && TransientReadError(err) {
+				return fmt.Errorf("templates.dir: cannot read %s right now: %w", e.Name(), err)
+			}
+			if err == nil {
 				hash.Write([]byte(e.Name()))
 				hash.Write(b)
 			}
 		}
 	}
+	return nil
+}
+
+// readFile is os.ReadFile; tests replace it to fail on cue.
+var readFile = os.ReadFile
+
+// TransientReadError reports whether err, from reading a config file or a
+// file it names, says the file may read fine in a moment: the process or the
+// system is out of file descriptors or memory, or the read was interrupted.
+// A missing or forbidden file is not transient: that is a config the admin
+// must fix.
+func TransientReadError(err error) bool {
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.EINTR, syscall.EAGAIN, syscall.ENOMEM, syscall.EBUSY} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func unwrapPath(err error) error {

@@ -30,7 +30,9 @@ import (
 //
 // Digit runs inside a hash or UUID (see inHexToken) are left alone.
 //
-// Digits are ASCII digits. Amounts are not provider strings (money and
+// Digits are every decimal digit Unicode knows (ASCII, Thai ๐-๙, fullwidth
+// ０-９, Arabic-Indic …), so a card number typed in Thai digits is masked
+// too; IBANs are ASCII by definition. Amounts are not provider strings (money and
 // amount format them), and bankbot's own ids (ev_…, dm_…) are exempt, see
 // isBankbotID.
 
@@ -153,7 +155,7 @@ func maskDigitRuns(rs []rune) []rune {
 	var out []rune
 	last := 0
 	for i := 0; i < len(rs); {
-		if !isASCIIDigit(rs[i]) {
+		if !isDigit(rs[i]) {
 			i++
 			continue
 		}
@@ -162,11 +164,11 @@ func maskDigitRuns(rs []rune) []rune {
 		j := i
 		for {
 			start := j
-			for j < len(rs) && isASCIIDigit(rs[j]) {
+			for j < len(rs) && isDigit(rs[j]) {
 				j++
 			}
 			g := digitGroup{start: start, end: j}
-			if j+1 < len(rs) && (rs[j] == ' ' || rs[j] == '-') && isASCIIDigit(rs[j+1]) {
+			if j+1 < len(rs) && (rs[j] == ' ' || rs[j] == '-') && isDigit(rs[j+1]) {
 				g.sep = rs[j]
 				chain = append(chain, g)
 				j++
@@ -247,7 +249,7 @@ func chainMasks(rs []rune, chain []digitGroup) [][2]int {
 				continue
 			}
 			digits := digitsIn(rs[chain[i].start:chain[j].end])
-			if strings.Trim(string(digits), "0") == "" || !luhn(digits) {
+			if allZero(digits) || !luhn(digits) {
 				continue
 			}
 			for k := i; k <= j; k++ {
@@ -277,11 +279,39 @@ func chainMasks(rs []rune, chain []digitGroup) [][2]int {
 	return spans
 }
 
-// digitsIn returns the ASCII digits of rs.
+// isDigit reports whether r is a decimal digit of any script (Unicode Nd).
+func isDigit(r rune) bool { return isASCIIDigit(r) || (r > 0x7f && unicode.IsDigit(r)) }
+
+// digitValue is the value 0-9 of a decimal digit of any script. Unicode
+// lays every script's digits out as runs of ten from zero, so the value is
+// how many digits precede r in its run, modulo 10 (runs of several tens,
+// such as the mathematical digits, start at a zero too).
+func digitValue(r rune) int {
+	if isASCIIDigit(r) {
+		return int(r - '0')
+	}
+	k := 0
+	for k < 50 && unicode.IsDigit(r-rune(k)-1) {
+		k++
+	}
+	return k % 10
+}
+
+// allZero reports whether every digit is a zero.
+func allZero(digits []rune) bool {
+	for _, r := range digits {
+		if digitValue(r) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// digitsIn returns the digits of rs.
 func digitsIn(rs []rune) []rune {
 	var d []rune
 	for _, r := range rs {
-		if isASCIIDigit(r) {
+		if isDigit(r) {
 			d = append(d, r)
 		}
 	}
@@ -292,7 +322,7 @@ func digitsIn(rs []rune) []rune {
 func luhn(digits []rune) bool {
 	sum := 0
 	for i := range digits {
-		d := int(digits[len(digits)-1-i] - '0')
+		d := digitValue(digits[len(digits)-1-i])
 		if i%2 == 1 {
 			d *= 2
 			if d > 9 {
@@ -307,8 +337,7 @@ func luhn(digits []rune) bool {
 // URL patterns defang rewrites with regular expressions: "://" with the
 // scheme before it, if any, and the host after it; and a host starting with
 // "www." (after anything but a letter or digit, as GitHub-flavoured
-// autolinks allow "_www."). A bare host name followed by a path is found by
-// defangPathHosts.
+// autolinks allow "_www."). A bare host name is found by defangBareHosts.
 var (
 	schemeURL = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*)?://[^\s/?#\\]*`)
 	wwwHost   = regexp.MustCompile(`(?i)(?:^|[^a-z0-9])www\.[^\s/?#\\]*`)
@@ -318,10 +347,10 @@ var (
 // quote them: the scheme http(s) becomes hxxp(s) and ftp(s) fxp(s), the
 // "://" of any other scheme (or of none) becomes "[:]//", and the dots of
 // the host name become "[.]": "https://evil.example/login" shows as
-// "hxxps://evil[.]example/login", "www.evil.example" as "www[.]evil[.]example"
-// and "evil.example/login" as "evil[.]example/login". Escaping then turns the
-// brackets into \[ and \], so they cannot form a link either. A host name
-// alone ("shop.example") is left as it is.
+// "hxxps://evil[.]example/login", "www.evil.example" as "www[.]evil[.]example",
+// "evil.example/login" as "evil[.]example/login" and "shop.example" or an
+// e-mail address's host as "shop[.]example". Escaping then turns the
+// brackets into \[ and \], so they cannot form a link either.
 func defang(rs []rune) []rune {
 	s := string(rs)
 	if !strings.Contains(s, ".") && !strings.Contains(s, "://") {
@@ -349,47 +378,88 @@ func defang(rs []rune) []rune {
 	if changed {
 		rs = []rune(s)
 	}
-	return defangPathHosts(rs)
+	return defangBareHosts(rs)
 }
 
-// defangPathHosts writes the dots of a host name directly followed by a
-// path ("evil.example/login": labels of letters, digits and dashes, the last
-// of at least two letters) as "[.]".
-func defangPathHosts(rs []rune) []rune {
+// defangBareHosts writes the dots of a bare host name as "[.]": a run of
+// ASCII letters, digits, dashes and dots that isBareHost takes for a DNS
+// name ("evil.example", "evil.example/login", "login.evil-bank.co.th", and
+// the host of an e-mail address, "pay@evil[.]example"): chat clients link
+// such names even without a scheme. A dot at the end of the run ends a
+// sentence and is kept. Numbers ("12.50", "v1.2.3"), abbreviations ("e.g.",
+// "Co. Ltd.") and event types ("charge.complete") do not match.
+func defangBareHosts(rs []rune) []rune {
+	hostRune := func(r rune) bool { return isASCIIAlnum(r) || r == '-' || r == '.' }
 	var out []rune
 	last := 0
-	for i, r := range rs {
-		if r != '/' {
+	for i := 0; i < len(rs); {
+		if !hostRune(rs[i]) {
+			i++
 			continue
 		}
-		k := i
-		for k > last && (isASCIIAlnum(rs[k-1]) || rs[k-1] == '-' || rs[k-1] == '.') {
-			k--
+		j := i
+		for j < len(rs) && hostRune(rs[j]) {
+			j++
 		}
-		host := rs[k:i]
-		dot := -1
-		for j, c := range host {
-			if c == '.' {
-				dot = j
+		k := j
+		for k > i && rs[k-1] == '.' {
+			k-- // a sentence's full stop
+		}
+		// A run right after a slash is a path segment ("/a.html"), not a host.
+		if (i == 0 || rs[i-1] != '/') && isBareHost(rs[i:k]) {
+			out = append(out, rs[last:i]...)
+			for _, c := range rs[i:k] {
+				if c == '.' {
+					out = append(out, '[', '.', ']')
+				} else {
+					out = append(out, c)
+				}
 			}
+			last = k
 		}
-		if dot <= 0 || len(host)-dot-1 < 2 || !allASCIILetters(host[dot+1:]) || host[0] == '.' {
-			continue
-		}
-		out = append(out, rs[last:k]...)
-		for _, c := range host {
-			if c == '.' {
-				out = append(out, '[', '.', ']')
-			} else {
-				out = append(out, c)
-			}
-		}
-		last = i
+		i = j
 	}
 	if out == nil {
 		return rs
 	}
 	return append(out, rs[last:]...)
+}
+
+// isBareHost reports whether host looks like a DNS name a chat client would
+// link: labels separated by single dots, at least two, none empty, the last
+// a top-level domain of linkTLDs.
+func isBareHost(host []rune) bool {
+	dot := -1
+	for j, c := range host {
+		if c == '.' {
+			if j == 0 || j == dot+1 {
+				return false // an empty label
+			}
+			dot = j
+		}
+	}
+	if dot <= 0 {
+		return false
+	}
+	tld := host[dot+1:]
+	if !allASCIILetters(tld) {
+		return false
+	}
+	return len(tld) == 2 || linkTLDs[strings.ToLower(string(tld))]
+}
+
+// linkTLDs are the top-level domains, besides every two-letter country code,
+// after which a bare name is linked: linkify-it's fuzzy-link set (what
+// markdown-it renderers use) and the generic domains common in phishing and
+// payment pages. Without a list, event types such as "customer.update"
+// would be defanged too.
+var linkTLDs = map[string]bool{
+	"biz": true, "com": true, "edu": true, "gov": true, "net": true, "org": true, "pro": true, "web": true,
+	"xxx": true, "aero": true, "asia": true, "coop": true, "info": true, "museum": true, "name": true, "shop": true,
+	"app": true, "dev": true, "xyz": true, "top": true, "online": true, "site": true, "club": true, "vip": true,
+	"link": true, "click": true, "live": true, "store": true, "tech": true, "bank": true, "finance": true,
+	"money": true, "cloud": true, "icu": true, "buzz": true, "work": true, "support": true, "services": true,
+	"page": true, "website": true, "example": true,
 }
 
 // allASCIILetters reports whether rs is only ASCII letters.

@@ -107,6 +107,32 @@ type BuildDeps struct {
 	Tokens *dingtalk.TokenCache
 }
 
+// buildEngine parses the config's templates and renders each against the
+// sample events.
+func buildEngine(cfg *config.Config) (*render.Engine, error) {
+	opts := render.Options{Location: cfg.Location}
+	if opts.Location == nil {
+		opts.Location = time.UTC // a timezone problem is reported on its own
+	}
+	if cfg.Templates.Dir != "" {
+		opts.Extra = os.DirFS(cfg.Templates.Dir)
+	}
+	return render.New(opts)
+}
+
+// TemplateProblems is the template check of Build for a config that failed
+// validation (config.Parse returned it with Problems): `config check`
+// reports template problems in the same run as the others.
+func TemplateProblems(cfg *config.Config) config.Problems {
+	if cfg == nil {
+		return nil
+	}
+	if _, err := buildEngine(cfg); err != nil {
+		return config.Problems{{Path: "templates", Msg: err.Error()}}
+	}
+	return nil
+}
+
 // Build turns a validated Config into a Runtime: templates are parsed and
 // rendered against fixtures, keys decoded, CIDRs parsed, robots constructed.
 // Any failure is a config.Problems naming the key path.
@@ -121,11 +147,7 @@ func Build(cfg *config.Config, deps BuildDeps) (*Runtime, error) {
 		Robots:  map[string]*Robot{},
 		Backoff: Backoff{Initial: cfg.Delivery.Retry.Initial, Max: cfg.Delivery.Retry.MaxInterval},
 	}
-	opts := render.Options{Location: cfg.Location}
-	if cfg.Templates.Dir != "" {
-		opts.Extra = os.DirFS(cfg.Templates.Dir)
-	}
-	engine, err := render.New(opts)
+	engine, err := buildEngine(cfg)
 	if err != nil {
 		add("templates", "%v", err)
 	}

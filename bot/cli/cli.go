@@ -160,8 +160,14 @@ func configCmd(env *Env, g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := g.path(env)
 			cfg, err := config.Load(path, env.Lookup)
-			if err == nil {
+			var ps config.Problems
+			switch {
+			case err == nil:
 				_, err = bot.Build(cfg, bot.BuildDeps{Log: quietLogger(io.Discard), Clock: bot.SystemClock{}})
+			case cfg != nil && errors.As(err, &ps):
+				// Decoded but invalid: the templates are checked too, so
+				// every problem shows in one run.
+				err = append(ps, bot.TemplateProblems(cfg)...)
 			}
 			if err != nil {
 				printProblems(cmd.OutOrStdout(), path, err)

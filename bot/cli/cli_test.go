@@ -210,6 +210,20 @@ func TestConfigCheck(t *testing.T) {
 		require.Contains(t, r.stdout, "x.en.tmpl")
 	})
 
+	t.Run("template problems reported with the other problems", func(t *testing.T) {
+		dir := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "tpl"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "tpl", "x.en.tmpl"), []byte(`{{define "other"}}### {{.Event.Nope}}{{end}}`), 0o600))
+		path := filepath.Join(dir, "config.yaml")
+		cfg := strings.Replace(goodConfig(dir, ""), "provider: omise", "provider: omize", 1) + "templates:\n  dir: tpl\n"
+		require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+		r := run(t, path, "", "config", "check")
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stdout, `sources.opn.provider: unknown provider "omize"`)
+		require.Contains(t, r.stdout, "templates: ")
+		require.Contains(t, r.stdout, "x.en.tmpl")
+	})
+
 	t.Run("missing file", func(t *testing.T) {
 		r := run(t, filepath.Join(t.TempDir(), "nope.yaml"), "", "config", "check")
 		require.Equal(t, 1, r.code)

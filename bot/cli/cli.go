@@ -80,6 +80,7 @@ func newRoot(ctx context.Context, env *Env) *cobra.Command {
 		deadlettersCmd(env, g),
 		replayCmd(env, g),
 		eventsCmd(env, g),
+		sourceCmd(env, g),
 		versionCmd(env),
 	)
 	return root

@@ -68,7 +68,7 @@ func (a *App) handleHook(c *gin.Context) {
 	ip := clientIP(c.Request, rt.TrustedProxies)
 	// The logger is built only when a line is written (see the success path).
 	log := func() *logrus.Entry { return a.log.WithFields(logrus.Fields{"source": name, "remote_ip": ip.String()}) }
-	ev, body, unreadable, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
+	evs, body, unreadable, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
 	if herr != nil {
 		a.metrics.Received.WithLabelValues(name, herr.code).Inc()
 		// At most one line per source and reason every rejectLogEvery; the
@@ -84,31 +84,91 @@ func (a *App) handleHook(c *gin.Context) {
 		writeError(c, herr.status, herr.code, herr.msg)
 		return
 	}
-	// Route now, so the event and its outbox rows commit together: one
-	// commit per webhook, and no routing backlog behind a flood. If routing
-	// cannot be computed, the event is stored unrouted and the background
-	// router retries it.
-	ne := store.NewEvent{
-		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
-		RemoteIP: remoteIP(ip), Headers: keptHeaders(c.Request.Header), Body: body,
-	}
-	if ds, err := rt.Deliveries(name, ev); err == nil {
-		ne.Deliveries, ne.Routed = ds, true
-	} else {
-		log().WithError(err).Error("routing failed at ingest; the router retries it")
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
 	defer cancel()
+	// A request carrying several events (Adyen) stores each on its own. If
+	// one cannot be stored the provider gets 503 and sends the whole request
+	// again; the events stored before it are then duplicates.
+	stored := make([]storedHook, 0, len(evs))
+	for i, ev := range evs {
+		why := unreadable
+		if ev.Kind == bankhooks.KindUnreadable && why == "" {
+			why = ev.FailureMessage // an item of a multi-event request
+		}
+		sh, err := a.storeHook(ctx, rt, src, c.Request.Header, ev, body, why, ip, now)
+		if err != nil {
+			a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
+			log().WithError(err).WithField("stored_before", i).Error("webhook not stored; answering 503 so the provider retries")
+			writeError(c, http.StatusServiceUnavailable, "store_unavailable", "the event could not be stored; retry later")
+			return
+		}
+		stored = append(stored, sh)
+		a.afterStore(name, sh, log)
+	}
+	if ack, ok := src.Provider.(bankhooks.Acknowledger); ok {
+		ct, b := ack.Ack()
+		c.Data(http.StatusOK, ct, b)
+		return
+	}
+	if len(stored) == 1 {
+		c.JSON(http.StatusOK, stored[0].answer())
+		return
+	}
+	answers := make([]gin.H, len(stored))
+	status := "duplicate"
+	for i, sh := range stored {
+		answers[i] = sh.answer()
+		if !sh.res.Duplicate {
+			status = "accepted"
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": status, "events": answers})
+}
+
+// storedHook is one event of a webhook as stored.
+type storedHook struct {
+	ne         store.NewEvent
+	res        store.InsertResult
+	unreadable string
+}
+
+// answer is the JSON answer for one stored event.
+func (sh storedHook) answer() gin.H {
+	switch {
+	case sh.res.Duplicate:
+		return gin.H{"status": "duplicate", "id": sh.res.ID}
+	case sh.unreadable != "":
+		return gin.H{"status": "accepted", "id": sh.res.ID, "unreadable": sh.unreadable}
+	}
+	return gin.H{"status": "accepted", "id": sh.res.ID}
+}
+
+// storeHook routes one verified event and stores it with its outbox rows in
+// one commit. Route now, so the event and its outbox rows commit together:
+// one commit per webhook, and no routing backlog behind a flood. If routing
+// cannot be computed, the event is stored unrouted and the background
+// router retries it.
+func (a *App) storeHook(ctx context.Context, rt *Runtime, src *Source, h http.Header, ev bankhooks.Event, body []byte,
+	unreadable string, ip netip.Addr, now time.Time) (storedHook, error) {
+	ne := store.NewEvent{
+		ID: newEventID(now), Source: src.Name, Event: ev, ReceivedAt: now,
+		RemoteIP: remoteIP(ip), Headers: keptHeaders(h), Body: body,
+	}
+	if ds, err := rt.Deliveries(src.Name, ev); err == nil {
+		ne.Deliveries, ne.Routed = ds, true
+	} else {
+		a.log.WithFields(logrus.Fields{"source": src.Name, "provider_event_id": ev.ID}).WithError(err).
+			Error("routing failed at ingest; the router retries it")
+	}
 	res, err := a.store.InsertEvent(ctx, ne)
 	if errors.Is(err, store.ErrInvalid) && unreadable == "" {
 		// The store refused the values themselves (an id with a NUL byte).
 		// The signature verified, so the event is kept as unreadable under
 		// the hash of its body rather than refused.
 		unreadable = "the event's id or fields cannot be stored: " + err.Error()
-		ne.Event = bankhooks.Unreadable(src.Provider.Name(), bankhooks.Request{Header: c.Request.Header, Body: body}, unreadable)
+		ne.Event = bankhooks.Unreadable(src.Provider.Name(), bankhooks.Request{Header: h, Body: body}, unreadable)
 		ne.Event.ID = bankhooks.BodyID(body)
-		ev = ne.Event
-		if ds, derr := rt.Deliveries(name, ev); derr == nil {
+		if ds, derr := rt.Deliveries(src.Name, ne.Event); derr == nil {
 			ne.Deliveries, ne.Routed = ds, true
 		} else {
 			ne.Deliveries, ne.Routed = nil, false
@@ -116,21 +176,23 @@ func (a *App) handleHook(c *gin.Context) {
 		res, err = a.store.InsertEvent(ctx, ne)
 	}
 	if err != nil {
-		a.metrics.Received.WithLabelValues(name, "store_unavailable").Inc()
-		log().WithError(err).Error("webhook not stored; answering 503 so the provider retries")
-		writeError(c, http.StatusServiceUnavailable, "store_unavailable", "the event could not be stored; retry later")
-		return
+		return storedHook{}, err
 	}
+	return storedHook{ne: ne, res: res, unreadable: unreadable}, nil
+}
+
+// afterStore counts, logs and wakes the workers for one stored event.
+func (a *App) afterStore(name string, sh storedHook, log func() *logrus.Entry) {
+	ev, res, ne := sh.ne.Event, sh.res, sh.ne
 	if res.Duplicate {
 		a.metrics.Received.WithLabelValues(name, "duplicate").Inc()
 		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind}).
 			Info("duplicate webhook: already stored, not sent again")
-		c.JSON(http.StatusOK, gin.H{"status": "duplicate", "id": res.ID})
 		return
 	}
-	if unreadable != "" {
+	if sh.unreadable != "" {
 		a.metrics.Received.WithLabelValues(name, "unreadable").Inc()
-		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "problem": unreadable}).
+		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "problem": sh.unreadable}).
 			Warn("signed webhook stored, but its content could not be read: alerted as unreadable")
 	} else {
 		a.metrics.Received.WithLabelValues(name, "accepted").Inc()
@@ -153,47 +215,54 @@ func (a *App) handleHook(c *gin.Context) {
 	if a.log.IsLevelEnabled(logrus.DebugLevel) {
 		log().WithFields(logrus.Fields{"event_id": res.ID, "provider_event_id": ev.ID, "kind": ev.Kind}).Debug("webhook accepted")
 	}
-	if unreadable != "" {
-		c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID, "unreadable": unreadable})
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"status": "accepted", "id": res.ID})
 }
 
 // verifyHook applies the allowlist, the body cap, the signature and the
 // parse. A verified body that does not parse is not an error: it comes back
-// as an event of kind unreadable, with the reason.
-func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Addr, now time.Time) (bankhooks.Event, []byte, string, *hookError) {
+// as an event of kind unreadable, with the reason. A provider whose request
+// carries several events (bankhooks.MultiParser) gives one event each; an
+// item it cannot read comes back as an unreadable event of its own.
+func (a *App) verifyHook(c *gin.Context, src *Source, maxBody int64, ip netip.Addr, now time.Time) ([]bankhooks.Event, []byte, string, *hookError) {
 	if !src.Allowed(ip) {
 		msg := fmt.Sprintf("%s is not in sources.%s.allow_ips", ip, src.Name)
 		if !ip.IsValid() {
 			msg = fmt.Sprintf("no valid client address: the X-Forwarded-For of the trusted proxy %s has a hop that is not an IP address, so sources.%s.allow_ips cannot be checked",
 				c.Request.RemoteAddr, src.Name)
 		}
-		return bankhooks.Event{}, nil, "", &hookError{http.StatusForbidden, "ip_not_allowed", msg}
+		return nil, nil, "", &hookError{http.StatusForbidden, "ip_not_allowed", msg}
 	}
 	tooLarge := &hookError{http.StatusRequestEntityTooLarge, "body_too_large",
 		fmt.Sprintf("body is over server.max_body_bytes (%d bytes)", maxBody)}
 	if c.Request.ContentLength > maxBody {
-		return bankhooks.Event{}, nil, "", tooLarge
+		return nil, nil, "", tooLarge
 	}
 	body, err := readBody(c.Writer, c.Request, maxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return bankhooks.Event{}, nil, "", tooLarge
+			return nil, nil, "", tooLarge
 		}
-		return bankhooks.Event{}, nil, "", &hookError{http.StatusBadRequest, "unreadable_body", "the request body could not be read"}
+		return nil, nil, "", &hookError{http.StatusBadRequest, "unreadable_body", "the request body could not be read"}
 	}
 	req := bankhooks.Request{Header: c.Request.Header, Body: body}
 	if _, err := src.Provider.Verify(req, src.Keys, bankhooks.VerifyOptions{Now: now, MaxSkew: src.MaxSkew}); err != nil {
-		return bankhooks.Event{}, nil, "", &hookError{http.StatusUnauthorized, bankhooks.Reason(err), verifyMessage(src, err)}
+		return nil, nil, "", &hookError{http.StatusUnauthorized, bankhooks.Reason(err), verifyMessage(src, err)}
+	}
+	if mp, ok := src.Provider.(bankhooks.MultiParser); ok {
+		evs, err := mp.ParseAll(req)
+		if err == nil && len(evs) == 0 {
+			err = fmt.Errorf("%w: the request carries no event", bankhooks.ErrMalformedPayload)
+		}
+		if err != nil {
+			return []bankhooks.Event{bankhooks.Unreadable(src.Provider.Name(), req, err.Error())}, body, err.Error(), nil
+		}
+		return evs, body, "", nil
 	}
 	ev, err := src.Provider.Parse(req)
 	if err != nil {
-		return bankhooks.Unreadable(src.Provider.Name(), req, err.Error()), body, err.Error(), nil
+		return []bankhooks.Event{bankhooks.Unreadable(src.Provider.Name(), req, err.Error())}, body, err.Error(), nil
 	}
-	return ev, body, "", nil
+	return []bankhooks.Event{ev}, body, "", nil
 }
 
 // readBody reads at most maxBody bytes of the request body. When the

@@ -101,13 +101,13 @@ func (Adyen) DecodeKey(secret string) ([]byte, error) {
 	k, err := hex.DecodeString(s)
 	if err != nil {
 		return nil, fmt.Errorf("adyen: secret is not hexadecimal (the Adyen HMAC key is %s; paste it exactly as the Customer Area shows it, e.g. 64 hex digits)",
-			hexProblem(s))
+			adyenHexProblem(s))
 	}
 	return k, nil
 }
 
-// hexProblem says what is wrong with a non-hex string, without quoting it.
-func hexProblem(s string) string {
+// adyenHexProblem says what is wrong with a non-hex string, without quoting it.
+func adyenHexProblem(s string) string {
 	if len(s)%2 != 0 {
 		return fmt.Sprintf("an even number of hex digits; this one has %d characters", len(s))
 	}
@@ -218,8 +218,8 @@ func decodeAdyen(body []byte) (*adyenEnvelope, error) {
 	return &env, nil
 }
 
-// rawIsNull reports whether a raw JSON member is absent or null.
-func rawIsNull(raw json.RawMessage) bool {
+// adyenRawNull reports whether a raw JSON member is absent or null.
+func adyenRawNull(raw json.RawMessage) bool {
 	t := bytes.TrimSpace(raw)
 	return len(t) == 0 || string(t) == "null"
 }
@@ -238,7 +238,7 @@ func (Adyen) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, er
 	}
 	var names []string
 	for i, w := range env.NotificationItems {
-		if rawIsNull(w.Item) {
+		if adyenRawNull(w.Item) {
 			return Verification{}, fmt.Errorf("%w: notification item %d has no NotificationRequestItem", ErrMissingSignature, i)
 		}
 		var it adyenSigned
@@ -258,14 +258,14 @@ func (Adyen) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, er
 		if err != nil {
 			return Verification{}, fmt.Errorf("notification item %d: %w", i, err)
 		}
-		if !containsString(names, name) {
+		if !adyenHasName(names, name) {
 			names = append(names, name)
 		}
 	}
 	return Verification{Key: strings.Join(names, ",")}, nil
 }
 
-func containsString(ss []string, s string) bool {
+func adyenHasName(ss []string, s string) bool {
 	for _, x := range ss {
 		if x == s {
 			return true
@@ -331,14 +331,14 @@ func adyenID(psp, eventCode, success adyenText) string {
 	return string(psp) + ":" + string(eventCode) + ":" + string(success)
 }
 
-// usableID reports whether id can serve as a dedupe key.
-func usableID(id string) bool {
+// adyenUsableID reports whether id can serve as a dedupe key.
+func adyenUsableID(id string) bool {
 	return id != "" && len(id) <= maxUnreadableID && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
 }
 
 // adyenItemEvent maps one notification item to the canonical Event.
 func adyenItemEvent(raw json.RawMessage, live bool) (Event, error) {
-	if rawIsNull(raw) {
+	if adyenRawNull(raw) {
 		return Event{}, malformed("notification item has no NotificationRequestItem")
 	}
 	var it adyenItem
@@ -356,7 +356,7 @@ func adyenItemEvent(raw json.RawMessage, live bool) (Event, error) {
 		return Event{}, err
 	}
 	id := adyenID(it.PspReference, it.EventCode, it.Success)
-	if !usableID(id) {
+	if !adyenUsableID(id) {
 		return Event{}, malformed("pspReference/eventCode/success do not make a usable id")
 	}
 	occurred, err := parseTime("eventDate", string(it.EventDate))
@@ -423,8 +423,8 @@ func adyenUnreadable(body []byte, i int, raw json.RawMessage, live bool, cause e
 	ev.ID = BodyID(body) + ":" + strconv.Itoa(i)
 	ev.Livemode = live
 	var s adyenSigned
-	if !rawIsNull(raw) && json.Unmarshal(raw, &s) == nil {
-		if id := adyenID(s.PspReference, s.EventCode, s.Success); s.PspReference != "" && s.EventCode != "" && usableID(id) {
+	if !adyenRawNull(raw) && json.Unmarshal(raw, &s) == nil {
+		if id := adyenID(s.PspReference, s.EventCode, s.Success); s.PspReference != "" && s.EventCode != "" && adyenUsableID(id) {
 			ev.ID = id
 		}
 		if t := string(s.EventCode); t != "" && len(t) <= maxUnreadableID && utf8.ValidString(t) {
@@ -453,7 +453,7 @@ func (Adyen) Sign(body []byte, keys []Key, _ time.Time, _ string) (Signed, error
 		return bad("body is not a JSON object")
 	}
 	var items []map[string]json.RawMessage
-	if rawIsNull(top["notificationItems"]) {
+	if adyenRawNull(top["notificationItems"]) {
 		return bad("body has no notificationItems")
 	}
 	if err := json.Unmarshal(top["notificationItems"], &items); err != nil {
@@ -464,7 +464,7 @@ func (Adyen) Sign(body []byte, keys []Key, _ time.Time, _ string) (Signed, error
 	}
 	for i, w := range items {
 		raw := w["NotificationRequestItem"]
-		if w == nil || rawIsNull(raw) {
+		if w == nil || adyenRawNull(raw) {
 			return bad("notification item %d has no NotificationRequestItem", i)
 		}
 		var item map[string]json.RawMessage
@@ -477,24 +477,24 @@ func (Adyen) Sign(body []byte, keys []Key, _ time.Time, _ string) (Signed, error
 		}
 		sig := base64.StdEncoding.EncodeToString(hmacSHA256(key, s.dataToSign()))
 		ad := map[string]json.RawMessage{}
-		if !rawIsNull(item["additionalData"]) {
+		if !adyenRawNull(item["additionalData"]) {
 			if err := json.Unmarshal(item["additionalData"], &ad); err != nil {
 				return bad("notification item %d: additionalData: %v", i, err)
 			}
 		}
-		ad["hmacSignature"] = mustMarshal(sig)
-		item["additionalData"] = mustMarshal(ad)
-		w["NotificationRequestItem"] = mustMarshal(item)
+		ad["hmacSignature"] = adyenMarshal(sig)
+		item["additionalData"] = adyenMarshal(ad)
+		w["NotificationRequestItem"] = adyenMarshal(item)
 	}
-	top["notificationItems"] = mustMarshal(items)
+	top["notificationItems"] = adyenMarshal(items)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	return Signed{Header: h, Body: mustMarshal(top)}, nil
+	return Signed{Header: h, Body: adyenMarshal(top)}, nil
 }
 
-// mustMarshal marshals values that cannot fail to marshal (strings and
+// adyenMarshal marshals values that cannot fail to marshal (strings and
 // maps of raw JSON already validated by the decoder).
-func mustMarshal(v any) json.RawMessage {
+func adyenMarshal(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("bankhooks: marshal: " + err.Error())

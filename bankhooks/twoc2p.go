@@ -238,7 +238,7 @@ func (TwoC2P) Parse(r Request) (Event, error) {
 		return Event{}, malformed("missing %q", "respCode")
 	}
 	id := invoice + ":" + strings.TrimSpace(string(c.TranRef)) + ":" + resp
-	if !usableID(id) {
+	if !adyenUsableID(id) {
 		return Event{}, malformed("invoiceNo/tranRef/respCode do not make a usable id")
 	}
 	ev := Event{
@@ -384,9 +384,9 @@ func (TwoC2P) Sample(eventType string, p SampleParams) ([]byte, error) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.Write(mustMarshal(c.k))
+		b.Write(adyenMarshal(c.k))
 		b.WriteByte(':')
-		b.Write(mustMarshal(c.v))
+		b.Write(adyenMarshal(c.v))
 	}
 	b.WriteByte('}')
 	return b.Bytes(), nil

@@ -9,7 +9,7 @@ import (
 )
 
 func TestLookup(t *testing.T) {
-	for _, name := range []string{"omise", "stripe", "standardwebhooks"} {
+	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			p, ok := Lookup(name)
 			require.True(t, ok)
@@ -17,7 +17,7 @@ func TestLookup(t *testing.T) {
 			require.NotEmpty(t, p.SampleTypes())
 		})
 	}
-	for _, name := range []string{"airwallex", "xendit", "midtrans", "adyen", "generic", "Omise", "", "standard-webhooks"} {
+	for _, name := range []string{"generic", "Omise", "", "standard-webhooks", "2c2p", "paypal"} {
 		t.Run("unknown "+name, func(t *testing.T) {
 			p, ok := Lookup(name)
 			require.False(t, ok)
@@ -27,14 +27,15 @@ func TestLookup(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	require.Equal(t, []string{"omise", "standardwebhooks", "stripe"}, Names())
+	require.Equal(t, []string{"adyen", "airwallex", "midtrans", "omise", "standardwebhooks", "stripe", "twoc2p", "xendit"}, Names())
+	require.IsIncreasing(t, Names())
 	for _, n := range Names() {
 		_, ok := Lookup(n)
 		require.True(t, ok, n)
 	}
 	// Callers may modify the returned slice without affecting later calls.
 	Names()[0] = "changed"
-	require.Equal(t, "omise", Names()[0])
+	require.Equal(t, "adyen", Names()[0])
 }
 
 func TestKeyNeverPrintsMaterial(t *testing.T) {

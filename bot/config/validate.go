@@ -20,7 +20,7 @@ import (
 // plannedProviders are provider names of PRODUCT.md that a later version
 // implements; naming one now gets a clear "not available yet" instead of
 // "unknown".
-var plannedProviders = []string{"airwallex", "xendit", "midtrans", "adyen", "generic"}
+var plannedProviders = []string{"generic"}
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 

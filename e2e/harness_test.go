@@ -128,6 +128,7 @@ type params struct {
 	Storage                     string // replaces the storage block (default: sqlite at DB)
 	Server                      string // YAML lines under server: (indented 2 spaces)
 	WalledAllow                 string // sources.walled.allow_ips (default: [10.9.9.0/24])
+	SourcesExtra                string // YAML lines under sources: (indented 2 spaces)
 }
 
 func (p params) yaml() string {
@@ -170,7 +171,7 @@ sources:
     secrets:
       - value: %s
     allow_ips: %s
-robots:
+%srobots:
   finance:
     webhook: %s
     secret: %s
@@ -180,7 +181,7 @@ robots:
     sources: [opn, walled]
     robot: finance
     language: en
-%s`, p.HookAddr, p.Server, p.AdminAddr, adminToken, storage, secrets, keyA, walledAllow, p.DingTalkURL, p.DingTalkSecret, p.RobotExtra, p.Extra)
+%s`, p.HookAddr, p.Server, p.AdminAddr, adminToken, storage, secrets, keyA, walledAllow, p.SourcesExtra, p.DingTalkURL, p.DingTalkSecret, p.RobotExtra, p.Extra)
 }
 
 func newParams(t *testing.T, fake *dingtalktest.Server, dir string) params {

@@ -2,10 +2,13 @@ package bankhooks
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -317,5 +320,112 @@ func TestBenchCasesVerify(t *testing.T) {
 			_, err := bc.p.Verify(bc.req, bc.keys, bc.opts)
 			require.NoError(t, err)
 		})
+	}
+}
+
+// legacyOmiseVerify is Omise.Verify as it was before the declarative
+// engine (scheme.go), copied verbatim apart from its name; it is the
+// "legacy" side of BenchmarkOmiseVerify.
+func legacyOmiseVerify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
+	sigs, err := legacyParseOmiseSignatures(headerValues(r.Header, OmiseSignatureHeader))
+	if err != nil {
+		return Verification{}, err
+	}
+	tsRaw := strings.TrimSpace(headerValue(r.Header, OmiseTimestampHeader))
+	if tsRaw == "" {
+		return Verification{}, fmt.Errorf("%w: %s header is absent", ErrMissingTimestamp, OmiseTimestampHeader)
+	}
+	if !allDigits(tsRaw) || len(tsRaw) > 18 {
+		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, OmiseTimestampHeader)
+	}
+	sec, err := strconv.ParseInt(tsRaw, 10, 64)
+	if err != nil {
+		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, OmiseTimestampHeader)
+	}
+	ts := time.Unix(sec, 0)
+	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
+		return Verification{}, err
+	}
+	prefix := []byte(tsRaw + ".")
+	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
+		return hmacSHA256(k, prefix, r.Body)
+	}, sigs)
+	if err != nil {
+		return Verification{}, err
+	}
+	return Verification{Key: name, Timestamp: ts.UTC()}, nil
+}
+
+// legacyParseOmiseSignatures is parseOmiseSignatures as it was.
+func legacyParseOmiseSignatures(values []string) ([][]byte, error) {
+	var sigs [][]byte
+	present := false
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			present = true
+			b, err := hex.DecodeString(part)
+			if err != nil || len(b) != 32 {
+				continue
+			}
+			sigs = append(sigs, b)
+		}
+	}
+	switch {
+	case !present:
+		return nil, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, OmiseSignatureHeader)
+	case len(sigs) == 0:
+		return nil, fmt.Errorf("%w: %s holds no hex HMAC-SHA256 value", ErrMalformedSignature, OmiseSignatureHeader)
+	}
+	return sigs, nil
+}
+
+// BenchmarkOmiseVerify measures Omise Verify of the largest Opn fixture with
+// the hand-written verifier as it was (legacy) and with the declarative
+// engine's preset (engine), side by side in the same run:
+//
+//	go test -run='^$' -bench=BenchmarkOmiseVerify -benchmem -count=3 ./bankhooks/
+func BenchmarkOmiseVerify(b *testing.B) {
+	bc := benchCases(b)[0]
+	require.Equal(b, "omise", bc.name)
+	for _, impl := range []struct {
+		name   string
+		verify func(Request, []Key, VerifyOptions) (Verification, error)
+	}{{"legacy", legacyOmiseVerify}, {"engine", Omise{}.Verify}} {
+		b.Run(impl.name, func(b *testing.B) {
+			_, err := impl.verify(bc.req, bc.keys, bc.opts)
+			require.NoError(b, err)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.req.Body)))
+			for b.Loop() {
+				if _, err := impl.verify(bc.req, bc.keys, bc.opts); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestLegacyOmiseVerifyAgrees checks the engine's Omise preset against the
+// hand-written verifier on the Omise header table's requests.
+func TestLegacyOmiseVerifyAgrees(t *testing.T) {
+	key := Key{Name: "k", Material: []byte("secret-key-for-omise-tests")}
+	now := time.Unix(omiseVectorTS, 0)
+	for _, h := range []http.Header{
+		{"Omise-Signature": {omiseVectorSig}, "Omise-Signature-Timestamp": {"1700000000"}},
+		{"Omise-Signature": {"zz," + omiseVectorSig}, "Omise-Signature-Timestamp": {" 1700000000 "}},
+		{"Omise-Signature": {"abcd"}, "Omise-Signature-Timestamp": {"1700000000"}},
+		{"Omise-Signature": {omiseVectorSig}, "Omise-Signature-Timestamp": {"0001700000000"}},
+		{"Omise-Signature": {omiseVectorSig}},
+		{"Omise-Signature-Timestamp": {"1700000000"}},
+	} {
+		r := Request{Header: h, Body: []byte(omiseVectorBody)}
+		v1, e1 := legacyOmiseVerify(r, []Key{key}, VerifyOptions{Now: now})
+		v2, e2 := Omise{}.Verify(r, []Key{key}, VerifyOptions{Now: now})
+		require.Equal(t, v1, v2)
+		require.Equal(t, Reason(e1), Reason(e2), "%v: %v / %v", h, e1, e2)
 	}
 }

@@ -2,11 +2,8 @@ package bankhooks
 
 import (
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -89,84 +86,16 @@ func (Omise) DecodeKey(secret string) ([]byte, error) {
 	return k, nil
 }
 
-// Verify checks Omise-Signature and Omise-Signature-Timestamp.
+// Verify checks Omise-Signature and Omise-Signature-Timestamp (the
+// omiseScheme preset of the declarative engine).
 func (Omise) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	sigs, err := parseOmiseSignatures(headerValues(r.Header, OmiseSignatureHeader))
-	if err != nil {
-		return Verification{}, err
-	}
-	tsRaw := strings.TrimSpace(headerValue(r.Header, OmiseTimestampHeader))
-	if tsRaw == "" {
-		return Verification{}, fmt.Errorf("%w: %s header is absent", ErrMissingTimestamp, OmiseTimestampHeader)
-	}
-	if !allDigits(tsRaw) || len(tsRaw) > 18 {
-		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, OmiseTimestampHeader)
-	}
-	sec, err := strconv.ParseInt(tsRaw, 10, 64)
-	if err != nil {
-		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, OmiseTimestampHeader)
-	}
-	ts := time.Unix(sec, 0)
-	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
-		return Verification{}, err
-	}
-	// The signed string uses the header's digits exactly as sent.
-	prefix := []byte(tsRaw + ".")
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		return hmacSHA256(k, prefix, r.Body)
-	}, sigs)
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name, Timestamp: ts.UTC()}, nil
-}
-
-// parseOmiseSignatures splits the comma-separated hex signatures of every
-// Omise-Signature header value. Entries that are not 32 bytes of hex are
-// skipped; a header with no usable entry is malformed.
-func parseOmiseSignatures(values []string) ([][]byte, error) {
-	var sigs [][]byte
-	present := false
-	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			present = true
-			b, err := hex.DecodeString(part)
-			if err != nil || len(b) != 32 {
-				continue
-			}
-			sigs = append(sigs, b)
-		}
-	}
-	switch {
-	case !present:
-		return nil, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, OmiseSignatureHeader)
-	case len(sigs) == 0:
-		return nil, fmt.Errorf("%w: %s holds no hex HMAC-SHA256 value", ErrMalformedSignature, OmiseSignatureHeader)
-	}
-	return sigs, nil
+	return omiseScheme.Verify(r, keys, opts)
 }
 
 // Sign returns the headers Opn would send: one hex signature per key,
 // comma-joined, and the timestamp.
-func (Omise) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
-	mats, err := signingKeys("omise", keys)
-	if err != nil {
-		return Signed{}, err
-	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	sigs := make([]string, len(mats))
-	for i, k := range mats {
-		sigs[i] = hex.EncodeToString(hmacSHA256(k, []byte(ts+"."), body))
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(OmiseSignatureHeader, strings.Join(sigs, ","))
-	h.Set(OmiseTimestampHeader, ts)
-	return Signed{Header: h, Body: body}, nil
+func (Omise) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
+	return omiseScheme.Sign(body, keys, now, id)
 }
 
 // omiseEnvelope is the Opn event object as the exact decoder reads it, data

@@ -1,12 +1,9 @@
 package bankhooks
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -72,66 +69,10 @@ func (StandardWebhooks) DecodeKey(secret string) ([]byte, error) {
 	return k, nil
 }
 
-// parseStandardSignatures returns the decoded v1 signatures of a
-// webhook-signature value.
-func parseStandardSignatures(header string) ([][]byte, error) {
-	if header == "" {
-		return nil, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, StandardWebhooksSignatureHeader)
-	}
-	var sigs [][]byte
-	for _, item := range strings.Split(header, " ") {
-		parts := strings.Split(item, ",")
-		if len(parts) < 2 || parts[0] != "v1" {
-			continue
-		}
-		// The library compares the base64 text; decoding strictly (and
-		// refusing the line breaks Go's decoder would skip) accepts exactly
-		// the canonical encoding, so both accept the same headers.
-		if strings.ContainsAny(parts[1], "\r\n") {
-			continue
-		}
-		b, err := base64.StdEncoding.Strict().DecodeString(parts[1])
-		if err != nil {
-			continue
-		}
-		sigs = append(sigs, b)
-	}
-	if len(sigs) == 0 {
-		return nil, fmt.Errorf("%w: %s has no v1 signature", ErrMissingSignature, StandardWebhooksSignatureHeader)
-	}
-	return sigs, nil
-}
-
-// Verify checks webhook-id, webhook-timestamp and webhook-signature.
+// Verify checks webhook-id, webhook-timestamp and webhook-signature (the
+// standardWebhooksScheme preset).
 func (StandardWebhooks) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	sigs, err := parseStandardSignatures(headerValue(r.Header, StandardWebhooksSignatureHeader))
-	if err != nil {
-		return Verification{}, err
-	}
-	id := headerValue(r.Header, StandardWebhooksIDHeader)
-	if id == "" {
-		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMalformedSignature, StandardWebhooksIDHeader)
-	}
-	tsRaw := headerValue(r.Header, StandardWebhooksTimestampHeader)
-	if tsRaw == "" {
-		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMissingTimestamp, StandardWebhooksTimestampHeader)
-	}
-	sec, err := strconv.ParseInt(tsRaw, 10, 64)
-	if err != nil {
-		return Verification{}, fmt.Errorf("%w: %s is not unix seconds", ErrMalformedSignature, StandardWebhooksTimestampHeader)
-	}
-	ts := time.Unix(sec, 0)
-	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
-		return Verification{}, err
-	}
-	prefix := []byte(id + "." + strconv.FormatInt(sec, 10) + ".")
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		return hmacSHA256(k, prefix, r.Body)
-	}, sigs)
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name, Timestamp: ts.UTC()}, nil
+	return standardWebhooksScheme.Verify(r, keys, opts)
 }
 
 // Sign returns the headers a Standard Webhooks sender would send, one v1
@@ -139,28 +80,7 @@ func (StandardWebhooks) Verify(r Request, keys []Key, opts VerifyOptions) (Verif
 // so re-signing the same body keeps the same id (as a retry would). An id
 // containing '.' is refused, as the spec requires.
 func (StandardWebhooks) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
-	mats, err := signingKeys("standardwebhooks", keys)
-	if err != nil {
-		return Signed{}, err
-	}
-	if id == "" {
-		sum := sha256.Sum256(body)
-		id = "msg_" + hex.EncodeToString(sum[:13])
-	}
-	if strings.Contains(id, ".") {
-		return Signed{}, fmt.Errorf("standardwebhooks: sign: message id must not contain '.'")
-	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	sigs := make([]string, len(mats))
-	for i, k := range mats {
-		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(hmacSHA256(k, []byte(id+"."+ts+"."), body))
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(StandardWebhooksIDHeader, id)
-	h.Set(StandardWebhooksTimestampHeader, ts)
-	h.Set(StandardWebhooksSignatureHeader, strings.Join(sigs, " "))
-	return Signed{Header: h, Body: body}, nil
+	return standardWebhooksScheme.Sign(body, keys, now, id)
 }
 
 // standardEnvelope is the recommended Standard Webhooks payload as the

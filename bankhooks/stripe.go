@@ -1,10 +1,8 @@
 package bankhooks
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -76,11 +74,7 @@ func (Stripe) Name() string { return "stripe" }
 // the whole "whsec_…" string. Like stripe-go it accepts any non-empty string
 // (surrounding whitespace is trimmed).
 func (Stripe) DecodeKey(secret string) ([]byte, error) {
-	s := strings.TrimSpace(secret)
-	if s == "" {
-		return nil, fmt.Errorf("stripe: %w", errEmptySecret)
-	}
-	return []byte(s), nil
+	return stripeScheme.DecodeKey(secret)
 }
 
 // stripeHeader is a parsed Stripe-Signature header.
@@ -91,83 +85,40 @@ type stripeHeader struct {
 }
 
 // parseStripeHeader parses a Stripe-Signature value exactly as stripe-go's
-// parseSignatureHeader does, with our sentinels: empty header and no usable
-// v1 → ErrMissingSignature; a pair that is not k=v or a bad t →
-// ErrMalformedSignature; no t → ErrMissingTimestamp (stripe-go instead
-// treats it as the zero time, which it then rejects as too old).
+// parseSignatureHeader does (stripeScheme's kv parser in compat mode), with
+// our sentinels: empty header and no usable v1 → ErrMissingSignature; a
+// pair that is not k=v or a bad t → ErrMalformedSignature; no t →
+// ErrMissingTimestamp (stripe-go instead treats it as the zero time, which
+// it then rejects as too old).
 func parseStripeHeader(header string) (stripeHeader, error) {
 	var sh stripeHeader
-	if header == "" {
-		return sh, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, StripeSignatureHeader)
+	var values []string
+	if header != "" {
+		values = []string{header}
 	}
-	for _, pair := range strings.Split(header, ",") {
-		parts := strings.Split(pair, "=")
-		if len(parts) != 2 {
-			return sh, fmt.Errorf("%w: %s has an element that is not key=value", ErrMalformedSignature, StripeSignatureHeader)
-		}
-		switch parts[0] {
-		case "t":
-			t, err := strconv.ParseInt(parts[1], 10, 64)
-			if err != nil {
-				return sh, fmt.Errorf("%w: %s t is not an integer", ErrMalformedSignature, StripeSignatureHeader)
-			}
-			sh.Timestamp, sh.HasTimestamp = t, true
-		case "v1":
-			sig, err := hex.DecodeString(parts[1])
-			if err != nil {
-				continue // ignored, as stripe-go does
-			}
-			sh.Signatures = append(sh.Signatures, sig)
-		}
+	sigs, ts, err := stripeScheme.parseSignatures(values)
+	if err != nil {
+		return sh, err
 	}
-	if len(sh.Signatures) == 0 {
-		return sh, fmt.Errorf("%w: %s has no v1 signature", ErrMissingSignature, StripeSignatureHeader)
+	sh.Signatures = sigs
+	sh.Timestamp, err = strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return stripeHeader{}, fmt.Errorf("%w: %s t is not an integer", ErrMalformedSignature, StripeSignatureHeader)
 	}
-	if !sh.HasTimestamp {
-		return sh, fmt.Errorf("%w: %s has no t", ErrMissingTimestamp, StripeSignatureHeader)
-	}
+	sh.HasTimestamp = true
 	return sh, nil
 }
 
-// Verify checks Stripe-Signature.
+// Verify checks Stripe-Signature (the stripeScheme preset).
 func (Stripe) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	sh, err := parseStripeHeader(headerValue(r.Header, StripeSignatureHeader))
-	if err != nil {
-		return Verification{}, err
-	}
-	ts := time.Unix(sh.Timestamp, 0)
-	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
-		return Verification{}, err
-	}
-	// stripe-go signs the decimal t it parsed (fmt "%d" of t.Unix()).
-	prefix := []byte(strconv.FormatInt(sh.Timestamp, 10) + ".")
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		return hmacSHA256(k, prefix, r.Body)
-	}, sh.Signatures)
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name, Timestamp: ts.UTC()}, nil
+	return stripeScheme.Verify(r, keys, opts)
 }
 
 // Sign returns the headers Stripe would send: "t=<unix>,v1=<hex>" with one
 // v1 per key, byte-identical to stripe-go's GenerateTestSignedPayload for a
 // single key.
-func (Stripe) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
-	mats, err := signingKeys("stripe", keys)
-	if err != nil {
-		return Signed{}, err
-	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	var b strings.Builder
-	b.WriteString("t=" + ts)
-	for _, k := range mats {
-		b.WriteString(",v1=" + hex.EncodeToString(hmacSHA256(k, []byte(ts+"."), body)))
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set(StripeSignatureHeader, b.String())
-	return Signed{Header: h, Body: body}, nil
+func (Stripe) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
+	return stripeScheme.Sign(body, keys, now, id)
 }
 
 // stripeEnvelope is the Stripe event object as the exact decoder reads it,

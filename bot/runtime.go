@@ -157,7 +157,11 @@ func Build(cfg *config.Config, deps BuildDeps) (*Runtime, error) {
 		rt.TrustedProxies = append(rt.TrustedProxies, prefix)
 	}
 	for name, sc := range cfg.Sources {
-		prov, _ := bankhooks.Lookup(sc.Provider) // validated by config
+		prov, err := sc.BuildProvider() // validated by config
+		if err != nil {
+			add("sources."+name, "%v", err)
+			continue
+		}
 		src := &Source{Name: name, Provider: prov, MaxSkew: sc.MaxSkew}
 		for i, s := range sc.Secrets {
 			material, err := prov.DecodeKey(s.Value.Reveal())

@@ -150,19 +150,25 @@ type Signature struct {
 	TimestampHeader string `mapstructure:"timestamp_header"`
 	TimestampUnit   string `mapstructure:"timestamp_unit"`
 	IDHeader        string `mapstructure:"id_header"`
+	Version         string `mapstructure:"version"`       // space-list version tag / kv signature key (v1)
+	TimestampKey    string `mapstructure:"timestamp_key"` // kv timestamp key (t)
 }
 
 // EventMapping maps a generic provider's body onto the canonical event.
 type EventMapping struct {
-	ID           string      `mapstructure:"id"`
-	Kind         KindMapping `mapstructure:"kind"`
-	Amount       string      `mapstructure:"amount"`
-	AmountUnit   string      `mapstructure:"amount_unit"`
-	Currency     string      `mapstructure:"currency"`
-	Reference    string      `mapstructure:"reference"`
-	Account      string      `mapstructure:"account"`
-	Counterparty string      `mapstructure:"counterparty"`
-	OccurredAt   string      `mapstructure:"occurred_at"`
+	ID             string      `mapstructure:"id"`
+	Type           string      `mapstructure:"type"`
+	Kind           KindMapping `mapstructure:"kind"`
+	Amount         string      `mapstructure:"amount"`
+	AmountUnit     string      `mapstructure:"amount_unit"`
+	Currency       string      `mapstructure:"currency"`
+	Reference      string      `mapstructure:"reference"`
+	Account        string      `mapstructure:"account"`
+	Counterparty   string      `mapstructure:"counterparty"`
+	Description    string      `mapstructure:"description"`
+	FailureCode    string      `mapstructure:"failure_code"`
+	FailureMessage string      `mapstructure:"failure_message"`
+	OccurredAt     string      `mapstructure:"occurred_at"`
 }
 
 // KindMapping is the JSON path of a generic event's status and how its values

@@ -83,7 +83,7 @@ func TestParse_Problems(t *testing.T) {
 		{"unknown provider", strings.Replace(base(""), "provider: omise", "provider: paypal", 1), nil,
 			[]string{`sources.opn.provider: unknown provider "paypal"`}},
 		{"unknown provider lists the available ones", strings.Replace(base(""), "provider: omise", "provider: paypal", 1), nil,
-			[]string{`sources.opn.provider: unknown provider "paypal" (available: adyen, airwallex, midtrans, omise, standardwebhooks, stripe, twoc2p, xendit)`}},
+			[]string{`sources.opn.provider: unknown provider "paypal" (available: adyen, airwallex, generic, midtrans, omise, standardwebhooks, stripe, twoc2p, xendit)`}},
 		{"no secrets", strings.Replace(base(""), "secrets:\n      - value: "+demoKey, "secrets: []", 1), nil,
 			[]string{"sources.opn.secrets: at least one secret is required"}},
 		{"opn secret not base64", strings.Replace(base(""), demoKey, "not*base64!", 1), nil,

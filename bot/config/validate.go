@@ -17,11 +17,6 @@ import (
 	"github.com/bankbot/bankbot/bot/render"
 )
 
-// plannedProviders are provider names of PRODUCT.md that a later version
-// implements; naming one now gets a clear "not available yet" instead of
-// "unknown".
-var plannedProviders = []string{"generic"}
-
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 func (c *Config) applyDefaults(baseDir string) {
@@ -232,21 +227,35 @@ func (c *Config) validateSource(ps *problems, name string, src *Source) {
 		ps.add(p, "empty source: give at least provider and secrets")
 		return
 	}
-	prov, ok := bankhooks.Lookup(src.Provider)
+	var prov bankhooks.Provider
+	ok := false
 	switch {
 	case src.Provider == "":
-		ps.add(join(p, "provider"), "required (one of %s)", strings.Join(bankhooks.Names(), ", "))
-	case !ok && slices.Contains(plannedProviders, src.Provider):
-		ps.add(join(p, "provider"), "%q is not available in this version of bankbot (available: %s)", src.Provider, strings.Join(bankhooks.Names(), ", "))
-	case !ok:
-		ps.add(join(p, "provider"), "unknown provider %q (available: %s)", src.Provider, strings.Join(bankhooks.Names(), ", "))
+		ps.add(join(p, "provider"), "required (one of %s)", strings.Join(ProviderNames(), ", "))
+	case src.Provider == GenericProvider:
+		var err error
+		if prov, err = src.BuildProvider(); err != nil {
+			schemeProblems(ps, p, err)
+		} else {
+			ok = true
+		}
+	default:
+		prov, ok = bankhooks.Lookup(src.Provider)
+		switch {
+		case !ok:
+			ps.add(join(p, "provider"), "unknown provider %q (available: %s)", src.Provider, strings.Join(ProviderNames(), ", "))
+		}
 	}
 	if src.Signature != nil || src.Event != nil {
-		if src.Provider != "generic" {
+		if src.Provider != GenericProvider {
 			ps.add(p, "signature and event are only for provider: generic")
 		}
 	}
-	if len(src.Secrets) == 0 {
+	unsigned := src.Algorithm() == "none"
+	if unsigned && len(src.AllowIPs) == 0 {
+		ps.add(join(p, "signature.algorithm"), "none verifies nothing: it is only accepted together with a non-empty allow_ips (the sender's addresses)")
+	}
+	if len(src.Secrets) == 0 && !unsigned {
 		ps.add(join(p, "secrets"), "at least one secret is required: bankbot never accepts unsigned webhooks")
 	}
 	for i, s := range src.Secrets {

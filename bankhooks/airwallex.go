@@ -81,53 +81,7 @@ func (Airwallex) DecodeKey(secret string) ([]byte, error) {
 
 // Verify checks x-signature and x-timestamp.
 func (Airwallex) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	return verifyAirwallex(r, keys, opts)
-}
-
-// verifyAirwallex is Airwallex's whole verification: HMAC-SHA256, hex, over
-// x-timestamp (ms) + raw body, timestamp window both ways.
-func verifyAirwallex(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	var sigs [][]byte
-	present := false
-	for _, v := range headerValues(r.Header, AirwallexSignatureHeader) {
-		v = strings.TrimSpace(v)
-		if v == "" {
-			continue
-		}
-		present = true
-		if b, err := hex.DecodeString(v); err == nil && len(b) == 32 {
-			sigs = append(sigs, b)
-		}
-	}
-	switch {
-	case !present:
-		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, AirwallexSignatureHeader)
-	case len(sigs) == 0:
-		return Verification{}, fmt.Errorf("%w: %s is not a hex HMAC-SHA256", ErrMalformedSignature, AirwallexSignatureHeader)
-	}
-	tsRaw := strings.TrimSpace(headerValue(r.Header, AirwallexTimestampHeader))
-	if tsRaw == "" {
-		return Verification{}, fmt.Errorf("%w: %s header is absent", ErrMissingTimestamp, AirwallexTimestampHeader)
-	}
-	if !allDigits(tsRaw) || len(tsRaw) > 18 {
-		return Verification{}, fmt.Errorf("%w: %s is not unix milliseconds", ErrMalformedSignature, AirwallexTimestampHeader)
-	}
-	ms, err := strconv.ParseInt(tsRaw, 10, 64)
-	if err != nil {
-		return Verification{}, fmt.Errorf("%w: %s is not unix milliseconds", ErrMalformedSignature, AirwallexTimestampHeader)
-	}
-	ts := time.UnixMilli(ms)
-	if err := checkWindow(ts, opts.Now, opts.skew()); err != nil {
-		return Verification{}, err
-	}
-	prefix := []byte(tsRaw)
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		return hmacSHA256(k, prefix, r.Body)
-	}, sigs)
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name, Timestamp: ts.UTC()}, nil
+	return airwallexScheme.Verify(r, keys, opts)
 }
 
 // Sign returns the headers Airwallex would send at now: x-timestamp in

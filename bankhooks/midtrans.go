@@ -74,41 +74,7 @@ func (Midtrans) DecodeKey(secret string) ([]byte, error) {
 
 // Verify checks the body's signature_key.
 func (Midtrans) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	return verifyMidtrans(r, keys, opts)
-}
-
-// verifyMidtrans is Midtrans's whole verification: SHA-512 hex of order_id +
-// status_code + gross_amount + server key, compared with signature_key.
-func verifyMidtrans(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	doc, err := decodeHookObject(r.Body)
-	if err != nil {
-		return Verification{}, fmt.Errorf("%w: the body is not a JSON object, so %s cannot be read", ErrMalformedSignature, MidtransSignatureField)
-	}
-	if !doc.has(MidtransSignatureField) {
-		return Verification{}, fmt.Errorf("%w: no %s in the body", ErrMissingSignature, MidtransSignatureField)
-	}
-	sigHex := strings.TrimSpace(doc.str(MidtransSignatureField))
-	if sigHex == "" {
-		return Verification{}, fmt.Errorf("%w: %s is empty or not a string", ErrMissingSignature, MidtransSignatureField)
-	}
-	sig, err := hex.DecodeString(sigHex)
-	if err != nil || len(sig) != sha512.Size {
-		return Verification{}, fmt.Errorf("%w: %s is not a hex SHA-512", ErrMalformedSignature, MidtransSignatureField)
-	}
-	signed, err := midtransSignedString(doc)
-	if err != nil {
-		return Verification{}, err
-	}
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		h := sha512.New()
-		h.Write(signed)
-		h.Write(k)
-		return h.Sum(nil)
-	}, [][]byte{sig})
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name}, nil
+	return midtransScheme.Verify(r, keys, opts)
 }
 
 // midtransSignedString is order_id + status_code + gross_amount, each as

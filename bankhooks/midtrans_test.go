@@ -115,8 +115,6 @@ func TestMidtransSign(t *testing.T) {
 			`{ "order_id" : "1111", "signature_key" :  "` + midtransVectorSig + `" , "status_code":"200","gross_amount":"100000.00" }`},
 		{"replaces a null", `{"signature_key":null,"order_id":"1111","status_code":"200","gross_amount":"100000.00"}`,
 			`{"signature_key":"` + midtransVectorSig + `","order_id":"1111","status_code":"200","gross_amount":"100000.00"}`},
-		{"replaces the last of two", `{"signature_key":"x","order_id":"1111","status_code":"200","gross_amount":"100000.00","signature_key":{"a":[1]}}`,
-			`{"signature_key":"x","order_id":"1111","status_code":"200","gross_amount":"100000.00","signature_key":"` + midtransVectorSig + `"}`},
 		{"nested signature_key untouched", `{"x":{"signature_key":"keep"},"order_id":"1111","status_code":"200","gross_amount":"100000.00"}`,
 			`{"signature_key":"` + midtransVectorSig + `","x":{"signature_key":"keep"},"order_id":"1111","status_code":"200","gross_amount":"100000.00"}`},
 		{"inserted first", "\n{\"order_id\":\"1111\",\"status_code\":\"200\",\"gross_amount\":\"100000.00\"}\n",
@@ -134,11 +132,18 @@ func TestMidtransSign(t *testing.T) {
 			require.Equal(t, "a", v.Key, "the first key signs")
 		})
 	}
+	// Two signature_key members: Sign replaces the last, but the body stays
+	// ambiguous and Verify refuses it.
+	s, err := Midtrans{}.Sign([]byte(`{"signature_key":"x","order_id":"1111","status_code":"200","gross_amount":"100000.00","signature_key":{"a":[1]}}`), []Key{a}, now, "")
+	require.NoError(t, err)
+	require.Equal(t, `{"signature_key":"x","order_id":"1111","status_code":"200","gross_amount":"100000.00","signature_key":"`+midtransVectorSig+`"}`, string(s.Body))
+	_, err = Midtrans{}.Verify(Request{Header: s.Header, Body: s.Body}, []Key{a}, VerifyOptions{Now: now})
+	require.ErrorIs(t, err, ErrMalformedSignature)
 	for _, bad := range []string{``, `[]`, `null`, `{"order_id":{}}`, `{} {}`} {
 		_, err := Midtrans{}.Sign([]byte(bad), []Key{a}, now, "")
 		require.Error(t, err, bad)
 	}
-	_, err := Midtrans{}.Sign([]byte(`{}`), nil, now, "")
+	_, err = Midtrans{}.Sign([]byte(`{}`), nil, now, "")
 	require.ErrorIs(t, err, ErrNoActiveKey)
 	_, err = Midtrans{}.Sign([]byte(`{}`), []Key{{Name: "empty"}}, now, "")
 	require.Error(t, err)
@@ -400,4 +405,20 @@ func FuzzMidtransVerify(f *testing.F) {
 			require.NoError(t, err)
 		}
 	})
+}
+
+// TestMidtransVerify_AmbiguousBodyRefused: a signed notification with a
+// second gross_amount (or one differing only in case) is refused. JSON
+// parsers disagree on which of two equal names counts, so the signature
+// could cover one amount while the event shows the other.
+func TestMidtransVerify_AmbiguousBodyRefused(t *testing.T) {
+	a := mustKey(t, Midtrans{}, "a", midtransVectorKey, time.Time{})
+	now := time.Now()
+	good := `{"order_id":"1111","status_code":"200","gross_amount":"100000.00","signature_key":"` + midtransVectorSig + `"`
+	_, err := Midtrans{}.Verify(Request{Body: []byte(good + `}`)}, []Key{a}, VerifyOptions{Now: now})
+	require.NoError(t, err)
+	for _, extra := range []string{`,"gross_amount":"900000.00"`, `,"Gross_Amount":"900000.00"`, `,"order_id":"2222"`, `,"signature_key":"00"`} {
+		_, err := Midtrans{}.Verify(Request{Body: []byte(good + extra + `}`)}, []Key{a}, VerifyOptions{Now: now})
+		require.ErrorIs(t, err, ErrMalformedSignature, extra)
+	}
 }

@@ -642,9 +642,12 @@ func (v *Verifier) Verify(r Request, keys []Key, opts VerifyOptions) (Verificati
 	var one [1]string
 	if v.bodyField != "" {
 		if !gjson.ValidBytes(r.Body) {
-			return Verification{}, fmt.Errorf("%w: the body is not JSON, so %s cannot be read", ErrMissingSignature, v.where())
+			return Verification{}, fmt.Errorf("%w: the body is not JSON, so %s cannot be read", ErrMalformedSignature, v.where())
 		}
-		res := gjson.GetBytes(r.Body, v.bodyField)
+		res, err := uniqueJSON(r.Body, v.bodyField)
+		if err != nil {
+			return Verification{}, err
+		}
 		switch {
 		case !res.Exists() || res.Type == gjson.Null:
 		case res.Type != gjson.String:
@@ -657,6 +660,10 @@ func (v *Verifier) Verify(r Request, keys []Key, opts VerifyOptions) (Verificati
 		raw = findHeader(r.Header, v.header)
 		if v.compat && len(raw) > 1 {
 			raw = raw[:1]
+		}
+		if v.alg == algStatic && len(raw) > 1 {
+			// Two tokens are not a rotation, they are a request someone built.
+			return Verification{}, fmt.Errorf("%w: %s sent %d times", ErrMalformedSignature, v.where(), len(raw))
 		}
 	}
 	sigs, kvTS, err := v.parseSignatures(raw)
@@ -714,7 +721,9 @@ func (v *Verifier) Verify(r Request, keys []Key, opts VerifyOptions) (Verificati
 		if v.bodyField == "" && !gjson.ValidBytes(r.Body) {
 			return Verification{}, fmt.Errorf("%w: the signed fields are read from a JSON body and the body is not JSON", ErrMalformedSignature)
 		}
-		rv.json = jsonValues(r.Body, v.jsonSlots)
+		if rv.json, err = jsonValues(r.Body, v.jsonSlots); err != nil {
+			return Verification{}, err
+		}
 	}
 
 	mac := func(k []byte) []byte { return v.sum(&rv, k) }
@@ -758,19 +767,63 @@ func (v *Verifier) parseTimestamp(s string) (int64, string, error) {
 }
 
 // jsonValues reads the template's JSON fields from body: a string's value,
-// any other value's JSON text, "" when absent or null.
-func jsonValues(body []byte, paths []string) [][]byte {
+// a number's or boolean's JSON text, "" when absent or null. An object or
+// array, or a path that is ambiguous (see uniqueJSON), is
+// ErrMalformedSignature.
+func jsonValues(body []byte, paths []string) ([][]byte, error) {
 	out := make([][]byte, len(paths))
-	for i, res := range gjson.GetManyBytes(body, paths...) {
-		switch res.Type {
-		case gjson.Null:
-		case gjson.String:
+	for i, path := range paths {
+		res, err := uniqueJSON(body, path)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case res.Type == gjson.Null:
+		case res.Type == gjson.String:
 			out[i] = []byte(res.Str)
+		case res.IsObject() || res.IsArray():
+			return nil, fmt.Errorf("%w: the signed field %s is not a string or a number", ErrMalformedSignature, path)
 		default:
 			out[i] = []byte(res.Raw)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// uniqueJSON looks up a simple dotted path in the JSON body and refuses an
+// ambiguous one: a member name that appears twice in one object along the
+// path, also when only its case differs. JSON parsers disagree on which of
+// two equal names counts (gjson takes the first, encoding/json the last, and
+// encoding/json matches names without regard to case), so a signature over
+// one and a parser reading the other would let a signed request carry an
+// unsigned amount. Failure policy: fails closed (ErrMalformedSignature).
+// A path that does not lead anywhere is an absent (zero) Result.
+func uniqueJSON(body []byte, path string) (gjson.Result, error) {
+	cur := gjson.ParseBytes(body)
+	for seg := range strings.SplitSeq(path, ".") {
+		if !cur.IsObject() {
+			return gjson.Result{}, nil
+		}
+		var found gjson.Result
+		n := 0
+		cur.ForEach(func(k, val gjson.Result) bool {
+			if strings.EqualFold(k.Str, seg) {
+				n++
+				if k.Str == seg {
+					found = val
+				}
+			}
+			return n < 2
+		})
+		if n > 1 {
+			return gjson.Result{}, fmt.Errorf("%w: the body has the member %q more than once", ErrMalformedSignature, seg)
+		}
+		if !found.Exists() {
+			return gjson.Result{}, nil
+		}
+		cur = found
+	}
+	return cur, nil
 }
 
 // parseSignatures splits the signature values by Format and decodes them.
@@ -1000,7 +1053,10 @@ func (v *Verifier) Sign(body []byte, keys []Key, now time.Time, id string) (Sign
 		rv.headers[i] = []byte(id)
 	}
 	if len(v.jsonSlots) > 0 {
-		rv.json = jsonValues(body, v.jsonSlots)
+		var err error
+		if rv.json, err = jsonValues(body, v.jsonSlots); err != nil {
+			return Signed{}, fmt.Errorf("%s: sign: %w", v.name, err)
+		}
 	}
 
 	sigs := make([]string, len(mats))

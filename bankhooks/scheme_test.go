@@ -68,7 +68,7 @@ func TestMidtransSchemeVector(t *testing.T) {
 	_, err = midtransScheme.Verify(Request{Body: []byte(`{"order_id":"1111"}`)}, keys, VerifyOptions{Now: now})
 	require.ErrorIs(t, err, ErrMissingSignature)
 	_, err = midtransScheme.Verify(Request{Body: []byte(`not json`)}, keys, VerifyOptions{Now: now})
-	require.ErrorIs(t, err, ErrMissingSignature)
+	require.ErrorIs(t, err, ErrMalformedSignature)
 	_, err = midtransScheme.Verify(Request{Body: []byte(`{"signature_key":5}`)}, keys, VerifyOptions{Now: now})
 	require.ErrorIs(t, err, ErrMalformedSignature)
 

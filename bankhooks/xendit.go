@@ -1,7 +1,6 @@
 package bankhooks
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -84,32 +83,7 @@ func (Xendit) DecodeKey(secret string) ([]byte, error) {
 
 // Verify checks x-callback-token.
 func (Xendit) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	return verifyXendit(r, keys, opts)
-}
-
-// verifyXendit is Xendit's whole verification: the static token, compared in
-// constant time with every key.
-func verifyXendit(r Request, keys []Key, opts VerifyOptions) (Verification, error) {
-	vals := headerValues(r.Header, XenditCallbackTokenHeader)
-	if len(vals) > 1 {
-		return Verification{}, fmt.Errorf("%w: %s sent %d times", ErrMalformedSignature, XenditCallbackTokenHeader, len(vals))
-	}
-	tok := ""
-	if len(vals) == 1 {
-		tok = strings.TrimSpace(vals[0])
-	}
-	if tok == "" {
-		return Verification{}, fmt.Errorf("%w: %s header is absent or empty", ErrMissingSignature, XenditCallbackTokenHeader)
-	}
-	sent := sha256.Sum256([]byte(tok))
-	name, err := matchKeys(keys, opts.Now, func(k []byte) []byte {
-		s := sha256.Sum256(k)
-		return s[:]
-	}, [][]byte{sent[:]})
-	if err != nil {
-		return Verification{}, err
-	}
-	return Verification{Key: name}, nil
+	return xenditScheme.Verify(r, keys, opts)
 }
 
 // Sign returns the headers Xendit would send: the first key's token (there

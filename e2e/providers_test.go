@@ -164,7 +164,9 @@ func hmacSHA256(key []byte, parts ...[]byte) []byte {
 	return m.Sum(nil)
 }
 
-func hexHMAC(key []byte, parts ...[]byte) string { return hex.EncodeToString(hmacSHA256(key, parts...)) }
+func hexHMAC(key []byte, parts ...[]byte) string {
+	return hex.EncodeToString(hmacSHA256(key, parts...))
+}
 
 func texts(msgs []dingtalktest.Received) []string {
 	out := make([]string, len(msgs))

@@ -147,12 +147,12 @@ func (r *sourceReport) roundTrip(prov bankhooks.Provider, keys []bankhooks.Key, 
 	opts := bankhooks.VerifyOptions{Now: now, MaxSkew: maxSkew}
 	v, err := prov.Verify(req, keys, opts)
 	if err != nil {
-		r.line("FAIL", "signature", "a %s event signed with %s does not verify: %v", types[0], key.Name, err)
+		r.line("FAIL", "signature", "a sample %s event signed with %s does not verify: %v", types[0], key.Name, err)
 		return false
 	}
 	ev, err := prov.Parse(req)
 	if err != nil {
-		r.line("FAIL", "signature", "a %s event signed with %s verifies but does not parse: %v", types[0], key.Name, err)
+		r.line("FAIL", "signature", "a sample %s event signed with %s verifies but does not parse: %v", types[0], key.Name, err)
 		return false
 	}
 	amount := ""
@@ -161,7 +161,7 @@ func (r *sourceReport) roundTrip(prov bankhooks.Provider, keys []bankhooks.Key, 
 			amount = ", " + ev.Currency + " " + s
 		}
 	}
-	r.line("ok", "signature", "a %s event signed with %s verifies (matched %s) and reads as %s%s", types[0], key.Name, v.Key, ev.Kind, amount)
+	r.line("ok", "signature", "a sample %s event signed with %s verifies (matched %s) and reads as %s%s", types[0], key.Name, v.Key, ev.Kind, amount)
 
 	// Signed far outside the window: refused as stale only if the scheme
 	// signs a timestamp.
@@ -258,6 +258,8 @@ func (r *sourceReport) allowlist(cfg *config.Config, name, provider string) {
 				provider, strings.Join(published, ", "), from, name)
 		case from != "":
 			r.line("info", "allowlist", "allow_ips is empty: any address may call; %s publishes its addresses at %s", provider, from)
+		case provider == config.GenericProvider:
+			r.line("info", "allowlist", "allow_ips is empty: any address may call (the signature is the protection; list the bank's addresses if it publishes them)")
 		default:
 			r.line("info", "allowlist", "allow_ips is empty: any address may call (%s publishes no addresses; the signature is the protection)", provider)
 		}

@@ -38,7 +38,7 @@ func TestSourceTest(t *testing.T) {
 				"source opn (provider omise)",
 				"info  url        the provider must POST to https://hooks.example.com/hooks/opn",
 				"ok    keys       secrets[0] decodes; active, no expiry",
-				"ok    signature  a charge.complete event signed with secrets[0] verifies (matched secrets[0]) and reads as payment.succeeded, THB 50.00",
+				"ok    signature  a sample charge.complete event signed with secrets[0] verifies (matched secrets[0]) and reads as payment.succeeded, THB 50.00",
 				"info  clock      the scheme signs a timestamp (max_skew 5m0s); not checked",
 				"ok    allowlist  every address omise publishes is in allow_ips",
 				"no check failed (0 warnings)",
@@ -64,7 +64,7 @@ func TestSourceTest(t *testing.T) {
 			[]string{"FAIL  keys       no active secret", "FAIL  signature  cannot sign a test event"}, nil},
 		{"standard webhooks signs a timestamp, no published list", goodConfig("@DIR@", ""),
 			[]string{"sw"}, 0,
-			[]string{"source sw (provider standardwebhooks)", "ok    signature  a ", "info  clock      the scheme signs a timestamp",
+			[]string{"source sw (provider standardwebhooks)", "ok    signature  a sample ", "info  clock      the scheme signs a timestamp",
 				"allow_ips is empty: any address may call (standardwebhooks publishes no addresses"}, nil},
 		{"unknown source", goodConfig("@DIR@", ""), []string{"nope"}, 1, nil, nil},
 	}

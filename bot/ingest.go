@@ -92,7 +92,11 @@ func (a *App) handleHook(c *gin.Context) {
 		ID: newEventID(now), Source: name, Event: ev, ReceivedAt: now,
 		RemoteIP: remoteIP(ip), Headers: keptHeaders(c.Request.Header), Body: body,
 	}
-	if ds, err := rt.Deliveries(name, ev); err == nil {
+	if needsConfirm(src, ev) {
+		// Stored unrouted: the router confirms it through the provider's
+		// API first (confirm.go). The answer does not wait for the API.
+		ne.Confirmation = store.ConfirmUnconfirmed
+	} else if ds, err := rt.Deliveries(name, ev); err == nil {
 		ne.Deliveries, ne.Routed = ds, true
 	} else {
 		log().WithError(err).Error("routing failed at ingest; the router retries it")
@@ -108,6 +112,7 @@ func (a *App) handleHook(c *gin.Context) {
 		ne.Event = bankhooks.Unreadable(src.Provider.Name(), bankhooks.Request{Header: c.Request.Header, Body: body}, unreadable)
 		ne.Event.ID = bankhooks.BodyID(body)
 		ev = ne.Event
+		ne.Confirmation = ""
 		if ds, derr := rt.Deliveries(name, ev); derr == nil {
 			ne.Deliveries, ne.Routed = ds, true
 		} else {

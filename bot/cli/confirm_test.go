@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/bankbot/bankbot/store"
+)
+
+// TestEventsShow_Confirmation: events show prints an event's confirmation
+// (waiting with its retry state, or a mismatch with what the API said), in
+// text and JSON.
+func TestEventsShow_Confirmation(t *testing.T) {
+	dir, path := newConfig(t)
+	db := filepath.Join(dir, "bankbot.db")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	st := openTestStore(t, db)
+	wait := payment("ev_wait", "opn", now.Add(-time.Hour), 5000, "THB", "chrg_wait", "")
+	wait.Confirmation = store.ConfirmUnconfirmed
+	_, err := st.InsertEvent(ctx, wait)
+	require.NoError(t, err)
+	next := now.Add(5 * time.Minute)
+	require.NoError(t, st.DeferConfirmation(ctx, "ev_wait", "Opn API: server: GET /charges/chrg_wait: HTTP 503", next))
+	bad := payment("ev_bad", "opn", now.Add(-time.Hour), 500000, "THB", "chrg_bad", "")
+	bad.Confirmation = store.ConfirmUnconfirmed
+	_, err = st.InsertEvent(ctx, bad)
+	require.NoError(t, err)
+	require.NoError(t, st.ConfirmEvent(ctx, store.ConfirmedEvent{EventID: "ev_bad", Status: store.ConfirmMismatch,
+		Reason: "amount: webhook THB 5000.00, API THB 50.00", Now: now}))
+
+	r := run(t, path, "", "events", "show", "ev_wait")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `confirmation\s+unconfirmed: waiting, 1 failed attempts, next .* — Opn API: server: GET /charges/chrg_wait: HTTP 503`, r.stdout)
+	require.Regexp(t, `routed\s+not yet`, r.stdout)
+
+	r = run(t, path, "", "events", "show", "ev_bad")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Regexp(t, `confirmation\s+MISMATCH: not delivered as genuine \(security alert sent\) — amount: webhook THB 5000.00, API THB 50.00`, r.stdout)
+
+	r = run(t, path, "", "events", "show", "ev_wait", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var got eventJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
+	require.NotNil(t, got.Confirmation)
+	require.Equal(t, "unconfirmed", got.Confirmation.Status)
+	require.Equal(t, 1, got.Confirmation.Attempts)
+	require.NotNil(t, got.Confirmation.NextAttemptAt)
+	require.True(t, next.Equal(*got.Confirmation.NextAttemptAt))
+}

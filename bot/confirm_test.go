@@ -360,4 +360,3 @@ func TestConfirm_MetricsAtZero(t *testing.T) {
 		require.True(t, got[r], "bankbot_confirm_total{result=%q} exists at zero", r)
 	}
 }
-

@@ -142,29 +142,30 @@ func stamp(t time.Time, loc *time.Location) string {
 // eventJSON is an event as --json prints it: the canonical fields, the
 // amount in minor units and formatted, the account masked. Times are UTC.
 type eventJSON struct {
-	ID              string     `json:"id"`
-	Source          string     `json:"source"`
-	Provider        string     `json:"provider"`
-	ProviderEventID string     `json:"provider_event_id"`
-	Type            string     `json:"type"`
-	Kind            string     `json:"kind"`
-	Amount          int64      `json:"amount"`
-	Currency        string     `json:"currency,omitempty"`
-	AmountText      string     `json:"amount_text"`
-	Reference       string     `json:"reference,omitempty"`
-	Account         string     `json:"account,omitempty"`
-	Counterparty    string     `json:"counterparty,omitempty"`
-	Description     string     `json:"description,omitempty"`
-	FailureCode     string     `json:"failure_code,omitempty"`
-	FailureMessage  string     `json:"failure_message,omitempty"`
-	Livemode        bool       `json:"livemode"`
-	OccurredAt      *time.Time `json:"occurred_at,omitempty"`
-	ReceivedAt      time.Time  `json:"received_at"`
-	RoutedAt        *time.Time `json:"routed_at,omitempty"`
-	RemoteIP        string     `json:"remote_ip,omitempty"`
+	ID              string         `json:"id"`
+	Source          string         `json:"source"`
+	Provider        string         `json:"provider"`
+	ProviderEventID string         `json:"provider_event_id"`
+	Type            string         `json:"type"`
+	Kind            string         `json:"kind"`
+	Amount          int64          `json:"amount"`
+	Currency        string         `json:"currency,omitempty"`
+	AmountText      string         `json:"amount_text"`
+	Reference       string         `json:"reference,omitempty"`
+	Account         string         `json:"account,omitempty"`
+	Counterparty    string         `json:"counterparty,omitempty"`
+	Description     string         `json:"description,omitempty"`
+	FailureCode     string         `json:"failure_code,omitempty"`
+	FailureMessage  string         `json:"failure_message,omitempty"`
+	Livemode        bool           `json:"livemode"`
+	OccurredAt      *time.Time     `json:"occurred_at,omitempty"`
+	ReceivedAt      time.Time      `json:"received_at"`
+	RoutedAt        *time.Time     `json:"routed_at,omitempty"`
+	RemoteIP        string         `json:"remote_ip,omitempty"`
+	Deliveries      []deliveryJSON `json:"deliveries,omitempty"`
+
 	// Confirmation is set for events of a source with confirm.
 	Confirmation *confirmationJSON `json:"confirmation,omitempty"`
-	Deliveries   []deliveryJSON    `json:"deliveries,omitempty"`
 }
 
 // confirmationJSON is an event's confirmation through the provider's API.

@@ -53,3 +53,40 @@ func TestEventsShow_Confirmation(t *testing.T) {
 	require.NotNil(t, got.Confirmation.NextAttemptAt)
 	require.True(t, next.Equal(*got.Confirmation.NextAttemptAt))
 }
+
+// TestReplay_MismatchStaysSecurityAlert: replaying a webhook the provider's
+// API contradicted requeues its security alert; it is never rerouted as a
+// normal alert. An event still waiting for confirmation is not sent.
+func TestReplay_MismatchStaysSecurityAlert(t *testing.T) {
+	dir, path := newConfig(t)
+	db := filepath.Join(dir, "bankbot.db")
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	st := openTestStore(t, db)
+	bad := payment("ev_bad", "opn", now.Add(-time.Hour), 500000, "THB", "chrg_bad", "")
+	bad.Confirmation = store.ConfirmUnconfirmed
+	_, err := st.InsertEvent(ctx, bad)
+	require.NoError(t, err)
+	spec := []byte(`{"template":"default","language":"en","title":"⚠️ Webhook not confirmed by Opn","text":"not delivered as genuine"}`)
+	require.NoError(t, st.ConfirmEvent(ctx, store.ConfirmedEvent{EventID: "ev_bad", Status: store.ConfirmMismatch,
+		Deliveries: []store.NewDelivery{{Route: "sec", Robot: "log", Spec: spec}}, Now: now}))
+	wait := payment("ev_wait", "opn", now.Add(-time.Hour), 5000, "THB", "chrg_wait", "")
+	wait.Confirmation = store.ConfirmUnconfirmed
+	_, err = st.InsertEvent(ctx, wait)
+	require.NoError(t, err)
+
+	r := run(t, path, "", "replay", "ev_bad")
+	require.Equal(t, 0, r.code, r.stderr)
+	ds, err := st.ListDeliveries(ctx, store.DeliveryFilter{EventID: "ev_bad"})
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "no normal alert was added")
+	require.Equal(t, spec, ds[0].Spec)
+
+	run(t, path, "", "replay", "ev_wait")
+	ds, err = st.ListDeliveries(ctx, store.DeliveryFilter{EventID: "ev_wait"})
+	require.NoError(t, err)
+	require.Empty(t, ds)
+	e, err := st.GetEvent(ctx, "ev_wait")
+	require.NoError(t, err)
+	require.True(t, e.RoutedAt.IsZero(), "still waiting for confirmation")
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/dingtalk/dingtalktest"
 	"github.com/bankbot/bankbot/store"
 )
@@ -358,5 +360,76 @@ func TestConfirm_MetricsAtZero(t *testing.T) {
 	}
 	for _, r := range []string{"confirmed", "mismatch", "network", "timeout", "server", "rate_limited", "auth", "bad_response"} {
 		require.True(t, got[r], "bankbot_confirm_total{result=%q} exists at zero", r)
+	}
+}
+
+// TestConfirm_Midtrans: the router confirms through the confirmer keyed by
+// provider name "midtrans" (GET /v2/{order_id}/status, server key as basic
+// auth). The Midtrans provider may not be in this build, so the event is
+// stored directly as that provider parses it: Reference = order_id, ID =
+// transaction_id:transaction_status, Amount = gross_amount in minor units.
+func TestConfirm_Midtrans(t *testing.T) {
+	const serverKey = "SB-Mid-server-unitconfirmkey"
+	tests := []struct {
+		name, gross, status, fraud string
+		title, text                string
+		result                     string
+	}{
+		{"settlement matches", "100000.00", "settlement", "accept", "", "100,000.00", store.ConfirmConfirmed},
+		{"capture under challenge is not a success", "100000.00", "capture", "challenge", "Webhook not confirmed by Midtrans", "capture/challenge", store.ConfirmMismatch},
+		{"gross amount differs", "1000.00", "settlement", "accept", "Webhook not confirmed by Midtrans", "amount: webhook IDR 100000.00, API IDR 1000.00", store.ConfirmMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var paths []string
+			api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				user, pass, ok := r.BasicAuth()
+				if !ok || user != serverKey || pass != "" {
+					http.Error(w, `{"status_code":"401"}`, http.StatusUnauthorized)
+					return
+				}
+				mu.Lock()
+				paths = append(paths, r.URL.Path)
+				mu.Unlock()
+				fmt.Fprintf(w, `{"status_code":"200","transaction_status":%q,"fraud_status":%q,"gross_amount":%q,"currency":"IDR","order_id":"order-77"}`,
+					tc.status, tc.fraud, tc.gross)
+			}))
+			t.Cleanup(api.Close)
+			ta := newDTApp(t, testConfig{}, "", dingtalktest.Options{})
+			cf, err := confirm.New("midtrans", confirm.Options{APIBase: api.URL, APIKey: serverKey, Timeout: time.Second, Client: api.Client()})
+			require.NoError(t, err)
+			ta.withRuntime(func(rt *Runtime) {
+				srcs := map[string]*Source{}
+				for k, v := range rt.Sources {
+					s := *v
+					srcs[k] = &s
+				}
+				srcs["opn"].Confirmer = cf
+				rt.Sources = srcs
+			})
+			_, err = ta.store.InsertEvent(context.Background(), store.NewEvent{
+				ID: "ev_midtrans", Source: "opn", ReceivedAt: ta.clock.Now(), Body: []byte(`{}`), Confirmation: store.ConfirmUnconfirmed,
+				Event: bankhooks.Event{Provider: "midtrans", ID: "tx-9:settlement", Type: "settlement", Kind: bankhooks.KindPaymentSucceeded,
+					Amount: 10000000, Currency: "IDR", Reference: "order-77", Livemode: true, OccurredAt: ta.clock.Now()},
+			})
+			require.NoError(t, err)
+			ta.route(t)
+			e := ta.event(t, "ev_midtrans")
+			require.Equal(t, tc.result, e.Confirmation.Status, e.Confirmation.Reason)
+			mu.Lock()
+			require.Equal(t, []string{"/v2/order-77/status"}, paths)
+			mu.Unlock()
+			ta.startWorkers(t)
+			msgs := ta.dt.WaitForMessages(1, 10*time.Second)
+			require.Len(t, msgs, 1)
+			if tc.title != "" {
+				require.Contains(t, msgs[0].Title, tc.title)
+			} else {
+				require.NotContains(t, msgs[0].Text, "not confirmed")
+			}
+			require.Contains(t, msgs[0].Text, tc.text)
+			require.NotContains(t, ta.logs.String(), serverKey)
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,33 @@ func TestReplay_MismatchStaysSecurityAlert(t *testing.T) {
 	e, err := st.GetEvent(ctx, "ev_wait")
 	require.NoError(t, err)
 	require.True(t, e.RoutedAt.IsZero(), "still waiting for confirmation")
+}
+
+// TestConfigCheck_Confirm: config check names each bad confirm key, and
+// never prints the api_key.
+func TestConfigCheck_Confirm(t *testing.T) {
+	const key = "skey_live_checkmustnotprintthis"
+	cfg := strings.Replace(goodConfig("@DIR@", ""), "    secrets: [{value: "+opnKey+"}]\n",
+		"    secrets: [{value: "+opnKey+"}]\n    confirm: {api_base: \"api.omise.co\", api_key: "+key+"}\n", 1)
+	cfg = strings.Replace(cfg, "    secrets: [{value: "+stripeKey+"}]\n",
+		"    secrets: [{value: "+stripeKey+"}]\n    confirm: {api_base: \"https://api.stripe.com\"}\n", 1)
+	_, path := writeConfig(t, cfg)
+	r := run(t, path, "", "config", "check")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	out := r.stdout + r.stderr
+	for _, line := range []string{
+		`sources.opn.confirm.api_base: not an http(s) URL: "api.omise.co"`,
+		`sources.stripe.confirm: provider "stripe" cannot confirm events through its API (confirm is available for: midtrans, omise)`,
+		`sources.stripe.confirm.api_key: required`,
+	} {
+		require.Contains(t, out, line)
+	}
+	require.NotContains(t, out, key)
+
+	ok := strings.Replace(goodConfig("@DIR@", ""), "    secrets: [{value: "+opnKey+"}]\n",
+		"    secrets: [{value: "+opnKey+"}]\n    confirm: {api_base: \"https://api.omise.co\", api_key: "+key+", timeout: 5s}\n", 1)
+	_, path = writeConfig(t, ok)
+	r = run(t, path, "", "config", "check")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.NotContains(t, r.stdout+r.stderr, key)
 }

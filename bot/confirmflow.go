@@ -57,7 +57,8 @@ func needsConfirm(src *Source, ev bankhooks.Event) bool {
 
 // confirmState remembers, per source, that the ops route has been told
 // confirmation is failing (so it is told once per outage, and told again
-// when it works).
+// when it works). It is kept in memory: after a restart during an outage
+// the ops route is told once more.
 type confirmState struct {
 	mu      sync.Mutex
 	alerted map[string]bool

@@ -23,6 +23,7 @@ const (
 	Mismatch
 )
 
+// String returns the verdict's name.
 func (v Verdict) String() string {
 	switch v {
 	case Confirmed:

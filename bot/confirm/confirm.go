@@ -80,8 +80,10 @@ type Error struct {
 	Err    error
 }
 
+// Error returns the reason and what failed; it never contains the api_key.
 func (e *Error) Error() string { return e.Reason + ": " + e.Err.Error() }
 
+// Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
 // ReasonOf returns err's failure reason (ReasonNetwork for an error that

@@ -433,3 +433,24 @@ func TestConfirm_Midtrans(t *testing.T) {
 		})
 	}
 }
+
+// TestConfirm_MismatchWithoutRouteGoesToOps: a contradicted webhook that no
+// route would have taken still reaches someone: the ops route.
+func TestConfirm_MismatchWithoutRouteGoesToOps(t *testing.T) {
+	api := newFakeOpnAPI(t)
+	cfg := testConfig{
+		sources: "  opn:\n    provider: omise\n    secrets:\n      - value: " + keyA + "\n" +
+			"    confirm:\n      api_base: " + api.URL() + "\n      api_key: " + opnAPIKey + "\n",
+		routes: "  - name: failures\n    robot: dt\n    kinds: [payment.failed]\n  - name: ops\n    robot: opslog\n    language: en\n",
+	}
+	ta := newDTApp(t, cfg, "  opslog:\n    type: console\n", dingtalktest.Options{})
+	id := ta.postCharge(t, "evnt_nobody", 5000, "THB", "x") // the API has no such charge
+	ta.route(t)
+	require.Equal(t, store.ConfirmMismatch, ta.event(t, id).Confirmation.Status)
+	ds, err := ta.store.ListDeliveries(context.Background(), store.DeliveryFilter{EventID: id})
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, "ops", ds[0].Route)
+	require.Equal(t, "opslog", ds[0].Robot)
+	require.Contains(t, string(ds[0].Spec), "Webhook not confirmed by Opn")
+}

@@ -218,13 +218,21 @@ func (s *confirmState) set(source string, alerted bool) bool {
 // securityDeliveries are the deliveries of a webhook the provider's API
 // contradicted: one per route that would have taken the event as the
 // webhook claimed it, each carrying the security alert text instead of the
-// route's template, with the route's failure mentions.
+// route's template, with the route's failure mentions. When no route would
+// have taken it, the ops route (if any) gets the alert: a possible forgery
+// is never silent.
 func securityDeliveries(rt *Runtime, src *Source, ev store.StoredEvent, res confirm.Result, out confirm.Outcome) ([]store.NewDelivery, error) {
 	var ds []store.NewDelivery
+	routes := make([]*Route, 0, len(rt.Routes))
 	for _, r := range rt.Routes {
-		if r.Name == opsRoute || !r.Match(ev.Source, ev.Event) {
-			continue
+		if r.Name != opsRoute && r.Match(ev.Source, ev.Event) {
+			routes = append(routes, r)
 		}
+	}
+	if ops := rt.RouteNamed(opsRoute); len(routes) == 0 && ops != nil {
+		routes = append(routes, ops)
+	}
+	for _, r := range routes {
 		probe := ev.Event
 		probe.Kind = bankhooks.KindUnreadable // mention as for a failure
 		spec := r.Spec(probe)

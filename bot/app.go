@@ -70,6 +70,9 @@ type App struct {
 
 	// rejectLog rate-limits the log lines of rejected webhooks.
 	rejectLog *logLimiter
+	// confirmAlerts remembers the sources whose failing confirmation the
+	// ops route was told about.
+	confirmAlerts confirmState
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then

@@ -154,7 +154,11 @@ func (a *App) storeHook(ctx context.Context, rt *Runtime, src *Source, h http.He
 		ID: newEventID(now), Source: src.Name, Event: ev, ReceivedAt: now,
 		RemoteIP: remoteIP(ip), Headers: keptHeaders(h), Body: body,
 	}
-	if ds, err := rt.Deliveries(src.Name, ev); err == nil {
+	if needsConfirm(src, ev) {
+		// Stored unrouted: the router confirms it through the provider's
+		// API first (confirmflow.go). The answer does not wait for the API.
+		ne.Confirmation = store.ConfirmUnconfirmed
+	} else if ds, err := rt.Deliveries(src.Name, ev); err == nil {
 		ne.Deliveries, ne.Routed = ds, true
 	} else {
 		a.log.WithFields(logrus.Fields{"source": src.Name, "provider_event_id": ev.ID}).WithError(err).
@@ -168,6 +172,7 @@ func (a *App) storeHook(ctx context.Context, rt *Runtime, src *Source, h http.He
 		unreadable = "the event's id or fields cannot be stored: " + err.Error()
 		ne.Event = bankhooks.Unreadable(src.Provider.Name(), bankhooks.Request{Header: h, Body: body}, unreadable)
 		ne.Event.ID = bankhooks.BodyID(body)
+		ne.Confirmation = ""
 		if ds, derr := rt.Deliveries(src.Name, ne.Event); derr == nil {
 			ne.Deliveries, ne.Routed = ds, true
 		} else {

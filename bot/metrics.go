@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
@@ -31,6 +32,7 @@ type Metrics struct {
 	ReloadTime      prometheus.Gauge
 	Reloads         *prometheus.CounterVec
 	ConfigInfo      *prometheus.GaugeVec
+	Confirm         *prometheus.CounterVec
 
 	// stateSet lists the robots whose bankbot_robot_state series exist:
 	// precreate sets them once, later the deliverer owns them.
@@ -100,6 +102,10 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 			Name: "bankbot_config_info",
 			Help: "The running config's hash (value 1).",
 		}, []string{"hash"}),
+		Confirm: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bankbot_confirm_total",
+			Help: "Confirmations of money events through the provider's API, by source and result: confirmed, mismatch (security alert), or why the API could not be asked (network, timeout, server, rate_limited, auth, bad_response; the event waits and is retried).",
+		}, []string{"source", "result"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "bankbot_build_info",
@@ -108,7 +114,7 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 	})
 	build.Set(1)
 	m.Registry.MustRegister(m.Received, m.Deliveries, m.Attempts, m.DeliveryLatency, m.RenderFailed,
-		m.Unrouted, m.Messages, m.RateLimited, m.RobotState, m.OpsAlerts, m.ReloadOK, m.ReloadTime, m.Reloads, m.ConfigInfo, build,
+		m.Unrouted, m.Messages, m.RateLimited, m.RobotState, m.OpsAlerts, m.ReloadOK, m.ReloadTime, m.Reloads, m.ConfigInfo, m.Confirm, build,
 		&outboxCollector{st: st, clock: clock},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -197,6 +203,11 @@ func (m *Metrics) precreate(rt *Runtime, states map[string]string, statesKnown b
 			m.Received.WithLabelValues(name, r)
 		}
 		m.Unrouted.WithLabelValues(name)
+		if src := rt.Sources[name]; src.Confirmer != nil {
+			for _, r := range append([]string{store.ConfirmConfirmed, store.ConfirmMismatch}, confirm.Reasons()...) {
+				m.Confirm.WithLabelValues(name, r)
+			}
+		}
 	}
 	for name := range rt.Robots {
 		for _, r := range []string{"sent", "retry", "dead"} {

@@ -49,7 +49,9 @@ func (a *App) routeLoop(ctx context.Context) {
 
 func (a *App) routePending(ctx context.Context) {
 	for ctx.Err() == nil {
-		evs, err := a.store.UnroutedEvents(ctx, routeBatch)
+		// Events whose confirmation waits for a retry are left out until
+		// their time (they stay unrouted in the store, never dropped).
+		evs, err := a.store.DueEvents(ctx, a.clock.Now(), routeBatch)
 		if err != nil {
 			a.log.WithError(err).Error("routing: cannot read unrouted events")
 			return
@@ -84,6 +86,13 @@ func (a *App) routePending(ctx context.Context) {
 
 func (a *App) routeOne(ctx context.Context, ev store.StoredEvent) error {
 	rt := a.runtime.Load()
+	if ev.Confirmation.Status == store.ConfirmUnconfirmed {
+		if src := rt.Sources[ev.Source]; src != nil && src.Confirmer != nil {
+			return a.confirmAndRoute(ctx, rt, src, ev)
+		}
+		a.log.WithFields(logrus.Fields{"event_id": ev.ID, "source": ev.Source}).
+			Warn("event waited for confirmation, but its source no longer sets confirm: routed unconfirmed")
+	}
 	ds, err := rt.Deliveries(ev.Source, ev.Event)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/bot/render"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
@@ -47,6 +48,9 @@ type Source struct {
 	Keys     []bankhooks.Key
 	MaxSkew  time.Duration
 	AllowIPs []netip.Prefix
+	// Confirmer, when the source sets confirm, confirms its money events
+	// through the provider's API before they are routed.
+	Confirmer confirm.Confirmer
 }
 
 // Allowed reports whether ip may call the source.
@@ -174,6 +178,13 @@ func Build(cfg *config.Config, deps BuildDeps) (*Runtime, error) {
 		for _, a := range sc.AllowIPs {
 			prefix, _ := config.ParsePrefix(a)
 			src.AllowIPs = append(src.AllowIPs, prefix)
+		}
+		if c := sc.Confirm; c != nil {
+			cf, err := confirm.New(sc.Provider, confirm.Options{APIBase: c.APIBase, APIKey: c.APIKey.Reveal(), Timeout: c.Timeout, Client: deps.HTTPClient})
+			if err != nil {
+				add(fmt.Sprintf("sources.%s.confirm", name), "%v", err)
+			}
+			src.Confirmer = cf
 		}
 		rt.Sources[name] = src
 	}

@@ -103,6 +103,14 @@ const insertEventSQL = `INSERT INTO events (id, source, provider, provider_event
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, provider_event_id) DO NOTHING`
 
+// insertConfirmEventSQL is insertEventSQL with the confirmation status as
+// its last argument. Events that need no confirmation (most) keep the
+// shorter statement, which every schema version since 0001 accepts.
+const insertConfirmEventSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
+	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at, confirmation)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, provider_event_id) DO NOTHING`
+
 const eventKeySQL = `SELECT id FROM events WHERE source = ? AND provider_event_id = ?`
 
 // InsertEvent commits a new event, or reports the earlier one with the same
@@ -132,9 +140,13 @@ func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error
 	args := []any{e.ID, e.Source, text(ev.Provider), ev.ID, text(ev.Type), text(string(ev.Kind)),
 		ev.Amount, text(ev.Currency), text(ev.Reference), c.tv(ev.OccurredAt), received,
 		text(e.RemoteIP), enc.headers, blob(e.Body), enc.json, routedAt}
+	insertSQL := insertEventSQL
+	if e.Confirmation != "" {
+		insertSQL, args = insertConfirmEventSQL, append(args, text(e.Confirmation))
+	}
 	var res InsertResult
 	err = c.b.write(ctx, op, func(q querier) error {
-		n, err := q.exec(ctx, insertEventSQL, args...)
+		n, err := q.exec(ctx, insertSQL, args...)
 		if err != nil {
 			return err
 		}
@@ -205,24 +217,30 @@ func insertDeliveries(ctx context.Context, q querier, eventID string, ds []NewDe
 	return nil
 }
 
-const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at`
+const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at, ` + confirmCols
+
+// confirmCols are the confirmation columns every event read returns.
+const confirmCols = `confirmation, confirmation_reason, confirm_attempts, confirm_next_at`
 
 const getEventSQL = `SELECT ` + eventCols + ` FROM events WHERE id = ?`
 
 // eventRouteCols are eventCols without the raw body and headers (empty
 // literals of the same types keep scanEvent usable).
-const eventRouteCols = `id, source, event, received_at, remote_ip, '{}' AS headers, NULL AS body, routed_at`
+const eventRouteCols = `id, source, event, received_at, remote_ip, '{}' AS headers, NULL AS body, routed_at, ` + confirmCols
 
 func scanEvent(r row) (StoredEvent, error) {
 	var (
 		se               StoredEvent
 		evJSON, hJSON    []byte
 		received, routed dbTime
+		next             dbTime
+		cf               = &se.Confirmation
 	)
-	if err := r.Scan(&se.ID, &se.Source, &evJSON, &received, &se.RemoteIP, &hJSON, &se.Body, &routed); err != nil {
+	if err := r.Scan(&se.ID, &se.Source, &evJSON, &received, &se.RemoteIP, &hJSON, &se.Body, &routed,
+		&cf.Status, &cf.Reason, &cf.Attempts, &next); err != nil {
 		return StoredEvent{}, err
 	}
-	se.ReceivedAt, se.RoutedAt = received.t, routed.t
+	se.ReceivedAt, se.RoutedAt, cf.NextAt = received.t, routed.t, next.t
 	if err := decodeEvent(&se, evJSON, hJSON); err != nil {
 		return StoredEvent{}, err
 	}

@@ -77,7 +77,7 @@ func checkMigrated(t *testing.T, s testStore, ids []int64) {
 	ctx := t.Context()
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
-	require.Equal(t, 4, v)
+	require.Equal(t, 5, v)
 
 	for k, id := range ids {
 		d, err := s.GetDelivery(ctx, id)

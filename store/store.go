@@ -78,6 +78,50 @@ type NewEvent struct {
 	// background router (RouteEvent).
 	Routed     bool
 	Deliveries []NewDelivery
+	// Confirmation is the event's confirmation status at insert:
+	// ConfirmUnconfirmed for an event the router must confirm through the
+	// provider's API before routing it (Routed is then false), else empty.
+	Confirmation string
+}
+
+// Confirmation statuses of an event (sources.*.confirm).
+const (
+	// ConfirmUnconfirmed: waiting for the provider's API to confirm it.
+	ConfirmUnconfirmed = "unconfirmed"
+	// ConfirmConfirmed: the provider's API said the same (or a later
+	// status of the same object); routed as genuine.
+	ConfirmConfirmed = "confirmed"
+	// ConfirmMismatch: the provider's API contradicted the signed webhook
+	// (status, amount, currency, or no such object); alerted as suspicious,
+	// never as genuine.
+	ConfirmMismatch = "mismatch"
+)
+
+// Confirmation is an event's confirmation state. The zero value is an event
+// that needs no confirmation.
+type Confirmation struct {
+	Status string // "", ConfirmUnconfirmed, ConfirmConfirmed or ConfirmMismatch
+	// Reason is what the provider's API said (or, while unconfirmed, why it
+	// could not be asked).
+	Reason string
+	// Attempts counts the failed attempts to ask the API; NextAt is when
+	// the router may ask again (zero: now).
+	Attempts int
+	NextAt   time.Time
+}
+
+// ConfirmedEvent is the outcome of an event's confirmation, recorded and
+// routed in one transaction by ConfirmEvent.
+type ConfirmedEvent struct {
+	EventID string
+	Status  string // ConfirmConfirmed or ConfirmMismatch
+	Reason  string
+	// Event, when not nil, replaces the stored canonical event (the API
+	// reported a later status: the event is routed and kept with the API's
+	// kind). The raw body is never changed.
+	Event      *bankhooks.Event
+	Deliveries []NewDelivery
+	Now        time.Time
 }
 
 // InsertResult says whether InsertEvent stored a new event or found it already there.
@@ -96,6 +140,9 @@ type StoredEvent struct {
 	Headers    map[string]string
 	Body       []byte
 	RoutedAt   time.Time // zero until routed
+	// Confirmation is the state of its confirmation through the
+	// provider's API (zero when it needs none).
+	Confirmation Confirmation
 }
 
 // NewDelivery is one outbox row to create when an event is routed.
@@ -253,6 +300,19 @@ type Store interface {
 	// UnroutedEvents returns up to limit events not yet routed, oldest
 	// first, without their raw body and headers (GetEvent has them).
 	UnroutedEvents(ctx context.Context, limit int) ([]StoredEvent, error)
+	// DueEvents is UnroutedEvents without the events whose confirmation
+	// waits for a retry after now (Confirmation.NextAt > now).
+	DueEvents(ctx context.Context, now time.Time, limit int) ([]StoredEvent, error)
+	// DeferConfirmation records a failed attempt to confirm an unrouted
+	// event: its confirmation stays unconfirmed with reason, its attempt
+	// counter grows by one, and DueEvents skips it until next. An event
+	// already routed is ErrConflict.
+	DeferConfirmation(ctx context.Context, eventID, reason string, next time.Time) error
+	// ConfirmEvent records c's confirmation status and reason (replacing
+	// the canonical event when c.Event is set), creates c.Deliveries and
+	// marks the event routed, in one transaction. An event already routed
+	// is ErrConflict and nothing changes.
+	ConfirmEvent(ctx context.Context, c ConfirmedEvent) error
 	// RouteEvent atomically creates the event's deliveries (due at now; an
 	// existing (event, route) row is left alone) and marks the event routed.
 	RouteEvent(ctx context.Context, eventID string, ds []NewDelivery, now time.Time) error

@@ -163,6 +163,17 @@ type eventJSON struct {
 	RoutedAt        *time.Time     `json:"routed_at,omitempty"`
 	RemoteIP        string         `json:"remote_ip,omitempty"`
 	Deliveries      []deliveryJSON `json:"deliveries,omitempty"`
+
+	// Confirmation is set for events of a source with confirm.
+	Confirmation *confirmationJSON `json:"confirmation,omitempty"`
+}
+
+// confirmationJSON is an event's confirmation through the provider's API.
+type confirmationJSON struct {
+	Status        string     `json:"status"` // unconfirmed | confirmed | mismatch
+	Reason        string     `json:"reason,omitempty"`
+	Attempts      int        `json:"attempts,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
 }
 
 type deliveryJSON struct {
@@ -193,6 +204,9 @@ func toJSON(e store.StoredEvent, lang string, full bool) eventJSON {
 		Amount: ev.Amount, Currency: ev.Currency, AmountText: money(ev, lang), Reference: ev.Reference,
 		Account: render.MaskAccount(ev.Account), Livemode: ev.Livemode,
 		OccurredAt: timePtr(ev.OccurredAt), ReceivedAt: e.ReceivedAt, RoutedAt: timePtr(e.RoutedAt),
+	}
+	if c := e.Confirmation; c.Status != "" {
+		j.Confirmation = &confirmationJSON{Status: c.Status, Reason: c.Reason, Attempts: c.Attempts, NextAttemptAt: timePtr(c.NextAt)}
 	}
 	if full {
 		j.Counterparty, j.Description = ev.Counterparty, ev.Description
@@ -375,6 +389,7 @@ func printEvent(w io.Writer, cfg *config.Config, e store.StoredEvent, ds []store
 		routed = "not yet"
 	}
 	line("routed", routed)
+	line("confirmation", confirmationText(e.Confirmation, cfg.Location))
 	line("remote ip", e.RemoteIP)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -517,4 +532,25 @@ func findKeeps(q store.EventSearch, amounts map[int]int64, e store.StoredEvent) 
 		}
 	}
 	return strings.HasSuffix(string(tail), q.AccountDigits)
+}
+
+// confirmationText is an event's confirmation for events show: the status,
+// what the provider's API said, and while it waits, the retry state.
+func confirmationText(c store.Confirmation, loc *time.Location) string {
+	if c.Status == "" {
+		return ""
+	}
+	out := c.Status
+	switch {
+	case c.Status == store.ConfirmMismatch:
+		out = "MISMATCH: not delivered as genuine (security alert sent)"
+	case c.Status == store.ConfirmUnconfirmed && c.Attempts == 0:
+		out += ": waiting for the provider's API"
+	case c.Status == store.ConfirmUnconfirmed:
+		out += fmt.Sprintf(": waiting, %d failed attempts, next %s", c.Attempts, stamp(c.NextAt, loc))
+	}
+	if c.Reason != "" {
+		out += " — " + c.Reason
+	}
+	return out
 }

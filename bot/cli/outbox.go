@@ -69,6 +69,9 @@ func retryDead(cmd *cobra.Command, rt *bot.Runtime, st store.Store, id int64) er
 	if err != nil {
 		return err
 	}
+	if ev.Confirmation.Status == store.ConfirmMismatch {
+		spec = d.Spec // the security alert stays a security alert
+	}
 	if _, err := st.RerouteEvent(ctx, d.EventID, []store.NewDelivery{{Route: route.Name, Robot: route.Robot, Spec: spec}}, time.Now()); err != nil {
 		return err
 	}
@@ -281,7 +284,11 @@ func orNow(t time.Time) time.Time {
 // requeues its deliveries as they were routed. matched is false when no
 // route takes it (or, without a runtime, it has no delivery).
 func replayOne(ctx context.Context, rt *bot.Runtime, st store.Store, ev store.StoredEvent) (n int, matched bool, err error) {
-	if rt == nil {
+	if rt == nil || ev.Confirmation.Status == store.ConfirmMismatch || ev.Confirmation.Status == store.ConfirmUnconfirmed {
+		// A webhook the provider's API contradicted is only ever sent as
+		// the security alert it was routed with, and one still waiting for
+		// confirmation is not sent before it is confirmed: neither is
+		// rerouted through today's routes as a normal alert.
 		n, err = st.RequeueEvent(ctx, ev.ID, time.Now())
 		return n, n > 0, err
 	}

@@ -125,6 +125,19 @@ type Source struct {
 	SilenceAfter time.Duration `mapstructure:"silence_after"`
 	Signature    *Signature    `mapstructure:"signature"`
 	Event        *EventMapping `mapstructure:"event"`
+	// Confirm, when set, confirms every money event of the source through
+	// the provider's API before it is routed (bot/confirm).
+	Confirm *Confirm `mapstructure:"confirm"`
+}
+
+// Confirm is a source's confirmation through its provider's API.
+type Confirm struct {
+	// APIBase is the API's root URL, e.g. https://api.omise.co.
+	APIBase string `mapstructure:"api_base"`
+	// APIKey is the API's secret key (Opn skey_…, Midtrans server key).
+	APIKey Secret `mapstructure:"api_key"`
+	// Timeout bounds one request to the API (default 10s).
+	Timeout time.Duration `mapstructure:"timeout"`
 }
 
 // SecretRef is one verification key of a source.

@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/bot/render"
 )
 
@@ -57,6 +58,9 @@ func (c *Config) applyDefaults(baseDir string) {
 	for _, src := range c.Sources {
 		if src != nil {
 			src.MaxSkew = orDur(src.MaxSkew, DefaultMaxSkew)
+			if src.Confirm != nil {
+				src.Confirm.Timeout = orDur(src.Confirm.Timeout, confirm.DefaultTimeout)
+			}
 		}
 	}
 	for _, r := range c.Robots {
@@ -293,6 +297,27 @@ func (c *Config) validateSource(ps *problems, name string, src *Source) {
 		if _, err := ParsePrefix(ip); err != nil {
 			ps.add(index(join(p, "allow_ips"), i), "%v", err)
 		}
+	}
+	if src.Confirm != nil {
+		validateConfirm(ps, join(p, "confirm"), src.Provider, src.Confirm)
+	}
+}
+
+// validateConfirm checks a source's confirm block.
+func validateConfirm(ps *problems, p, provider string, c *Confirm) {
+	if !confirm.Supports(provider) {
+		ps.add(p, "provider %q cannot confirm events through its API (confirm is available for: %s)", provider, strings.Join(confirm.Providers(), ", "))
+	}
+	if c.APIBase == "" {
+		ps.add(join(p, "api_base"), "required: the provider's API root URL (e.g. https://api.omise.co)")
+	} else if err := confirm.CheckAPIBase(c.APIBase); err != nil {
+		ps.add(join(p, "api_base"), "%v", err)
+	}
+	if c.APIKey == "" {
+		ps.add(join(p, "api_key"), "required: the API's secret key (Opn skey_…, Midtrans server key), e.g. ${OPN_SECRET_KEY}")
+	}
+	if c.Timeout < 0 {
+		ps.add(join(p, "timeout"), "must not be negative")
 	}
 }
 

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertEvent/RoutedConcurrent", testInsertRoutedConcurrent},
 		{"Times/MillisecondUTC", testTimeRoundTrip},
 		{"UnroutedEvents/OldestFirst", testUnroutedOldestFirst},
+		{"Confirmation/DeferAndConfirm", testConfirmation},
+		{"Confirmation/Mismatch", testConfirmationMismatch},
 		{"GetEvents/Bulk", testGetEvents},
 		{"ListEvents/Filter", testListEvents},
 		{"FindEvents/Match", testFindEvents},

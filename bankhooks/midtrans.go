@@ -94,7 +94,7 @@ func midtransSignedString(doc hookObject) ([]byte, error) {
 // Sign returns body with signature_key set for the first key (the body has
 // one signature slot): an existing top-level signature_key's value is
 // replaced, else the member is added first; every other byte is kept.
-func (Midtrans) Sign(body []byte, keys []Key, _ time.Time, _ string) (Signed, error) {
+func (Midtrans) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
 	mats, err := signingKeys("midtrans", keys)
 	if err != nil {
 		return Signed{}, err
@@ -111,6 +111,12 @@ func (Midtrans) Sign(body []byte, keys []Key, _ time.Time, _ string) (Signed, er
 	out, err := setTopLevelString(body, MidtransSignatureField, hex.EncodeToString(sum[:]))
 	if err != nil {
 		return Signed{}, fmt.Errorf("midtrans: sign: %v", err)
+	}
+	// A body bankbot itself would refuse (a signed field or signature_key
+	// twice, or twice but for case: see uniqueJSON) is not signed: what Sign
+	// returns always verifies.
+	if _, err := midtransScheme.Verify(Request{Body: out}, []Key{{Name: keys[0].Name, Material: mats[0]}}, VerifyOptions{Now: now}); err != nil {
+		return Signed{}, fmt.Errorf("midtrans: sign: %w", err)
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")

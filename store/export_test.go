@@ -29,6 +29,26 @@ func DefaultPoolSize(cpus int) int { return defaultPoolSize(cpus) }
 // PoolMaxConns is the size of the store's connection pool.
 func (p *Postgres) PoolMaxConns() int { return int(p.backend.pool.Config().MaxConns) }
 
+// LatestMigration is the highest migration version of a driver
+// ("sqlite" or "postgres").
+func LatestMigration(driver string) int {
+	ms, err := loadMigrations(migrationFS, "migrations/"+driver)
+	if err != nil {
+		panic(err)
+	}
+	return ms[len(ms)-1].version
+}
+
+// MigrationCount is how many migrations a driver has (versions may leave
+// gaps, so it can be less than LatestMigration).
+func MigrationCount(driver string) int {
+	ms, err := loadMigrations(migrationFS, "migrations/"+driver)
+	if err != nil {
+		panic(err)
+	}
+	return len(ms)
+}
+
 // SchemaVersion is the highest applied migration.
 func (c *core) SchemaVersion(ctx context.Context) (int, error) { return c.schemaVersion(ctx) }
 
@@ -128,6 +148,17 @@ func (c *core) Statements() []Statement {
 		{Name: "list events by provider id", SQL: listEventsSQL([]string{"provider_event_id = ?"}, true)},
 		{Name: "find events", SQL: listEventsSQL(append(window, "(id = ? OR provider_event_id = ? OR reference = ? OR amount IN (?, ?))"), true)},
 		{Name: "find events by account", SQL: listEventsSQL(window, false)},
+		{Name: "claim chat message", SQL: claimChatMessageSQL},
+		{Name: "append audit", SQL: appendAuditSQL},
+		{Name: "list audit", SQL: listAuditSQL(nil), FullScan: true},
+		{Name: "list audit window", SQL: listAuditSQL([]string{"at >= ?", "at < ?"})},
+		{Name: "list audit by sender", SQL: listAuditSQL([]string{"sender_id = ?", "at >= ?"})},
+		{Name: "list audit by conversation", SQL: listAuditSQL([]string{"conversation_id = ?"})},
+		{Name: "insert ack", SQL: insertAckSQL},
+		{Name: "get ack", SQL: getAckSQL},
+		{Name: "list unacked", SQL: unackedSQL(3)},
+		{Name: "insert slip", SQL: insertSlipSQL},
+		{Name: "get slip", SQL: getSlipSQL},
 	}
 	if lock := c.b.robotLock(); lock != "" {
 		st = append(st, Statement{Name: "robot lock", SQL: lock})

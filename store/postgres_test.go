@@ -335,7 +335,7 @@ func TestPostgresMigrate0003(t *testing.T) {
 // unless it lists everything.
 func TestPostgresQueryPlans(t *testing.T) {
 	s := openPostgres(t, pgSchema(t))
-	checkPlans(t, s, regexp.MustCompile(`Seq Scan on (events|deliveries|delivery_attempts|robot_sends|robot_state)\b`), map[string]string{
+	checkPlans(t, s, regexp.MustCompile(`Seq Scan on (events|deliveries|delivery_attempts|robot_sends|robot_state|chat_messages|chat_audit|event_acks|slips)\b`), map[string]string{
 		"claim":                      "deliveries_due",
 		"unrouted events":            "events_unrouted",
 		"list events window":         "events_received",
@@ -351,6 +351,12 @@ func TestPostgresQueryPlans(t *testing.T) {
 		"prune sends":                "robot_sends_robot_at",
 		"robot state":                "robot_state_pkey",
 		"stamp send":                 "robot_sends_pkey",
+		"list audit window":          "chat_audit_at",
+		"list audit by sender":       "chat_audit_sender",
+		"list audit by conversation": "chat_audit_conversation",
+		"get ack":                    "event_acks_pkey",
+		"list unacked":               "events_received",
+		"get slip":                   "slips_pkey",
 	})
 }
 

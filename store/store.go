@@ -20,6 +20,10 @@
 //   - robot_state: per robot, the shared penalty end (DingTalk blocks a
 //     robot that exceeds its limit) and the robot's last recorded state for
 //     status and alerts.
+//   - chat_messages, chat_audit, event_acks, slips: what the chat
+//     commands keep (chatops.go): callback msgIds already handled, the
+//     command audit, who acknowledged an event, the first verification of
+//     each bank slip.
 //
 // The Store interface is implemented by SQLite (the default, embedded, no cgo)
 // and PostgreSQL (for several replicas). Nothing above the interface assumes
@@ -387,6 +391,29 @@ type Store interface {
 	SetRobotState(ctx context.Context, robot, state, reason string, now time.Time) (changed bool, prev string, err error)
 	// RobotStates lists every robot with a recorded state or block, sorted.
 	RobotStates(ctx context.Context) ([]RobotState, error)
+	// ClaimChatMessage records a DingTalk callback's msgId at at: first is
+	// true for the one caller, across every replica, that recorded it, and
+	// false for a repeat.
+	ClaimChatMessage(ctx context.Context, msgID string, at time.Time) (first bool, err error)
+	// AppendAudit records one chat command (At and Result required).
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// ListAudit lists the audit entries matching f, newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// AckEvent records who acknowledged an event. The first ack is kept:
+	// acking again returns it unchanged with Already set. An unknown event
+	// is ErrNotFound.
+	AckEvent(ctx context.Context, eventID, byID, byName, note string, at time.Time) (Ack, error)
+	// GetAck reads an event's ack; ok is false when there is none.
+	GetAck(ctx context.Context, eventID string) (ack Ack, ok bool, err error)
+	// ListUnacked returns up to limit (0 = 100) events of the given kinds
+	// received at or after since (required) that no one acknowledged,
+	// newest first, without their raw body and headers.
+	ListUnacked(ctx context.Context, kinds []string, since time.Time, limit int) ([]StoredEvent, error)
+	// RecordSlip records a bank slip's verification, keyed by (SendingBank,
+	// Reference): the first is kept and returned by later calls with
+	// reused true. Events with the slip's reference are found with
+	// FindEvents (EventSearch.Text matches the reference).
+	RecordSlip(ctx context.Context, r SlipRecord) (first SlipRecord, reused bool, err error)
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -61,16 +61,16 @@ type wireCallback struct {
 	Text    *struct {
 		Content string `json:"content"`
 	} `json:"text"`
-	MsgID                     string   `json:"msgId"`
-	CreateAt                  int64    `json:"createAt"`
-	ConversationType          string   `json:"conversationType"`
-	ConversationID            string   `json:"conversationId"`
-	SenderID                  string   `json:"senderId"`
-	SenderNick                string   `json:"senderNick"`
-	SenderStaffID             string   `json:"senderStaffId"`
-	IsAdmin                   bool     `json:"isAdmin"`
-	SessionWebhook            string   `json:"sessionWebhook"`
-	SessionWebhookExpiredTime int64    `json:"sessionWebhookExpiredTime"`
+	MsgID                     string `json:"msgId"`
+	CreateAt                  int64  `json:"createAt"`
+	ConversationType          string `json:"conversationType"`
+	ConversationID            string `json:"conversationId"`
+	SenderID                  string `json:"senderId"`
+	SenderNick                string `json:"senderNick"`
+	SenderStaffID             string `json:"senderStaffId"`
+	IsAdmin                   bool   `json:"isAdmin"`
+	SessionWebhook            string `json:"sessionWebhook"`
+	SessionWebhookExpiredTime int64  `json:"sessionWebhookExpiredTime"`
 }
 
 // maxFieldBytes bounds the ids, names and URL taken from a callback:

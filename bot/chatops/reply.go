@@ -103,7 +103,9 @@ func (r *Replier) Reply(ctx context.Context, m Message, rep Reply) error {
 	if title == "" {
 		title = "bankbot"
 	}
-	parts := Split(rep.Text, func(text string) bool { return fits(dingtalk.Message{Type: dingtalk.MsgMarkdown, Title: title, Text: text}, fallback) })
+	parts := Split(rep.Text, func(text string) bool {
+		return fits(dingtalk.Message{Type: dingtalk.MsgMarkdown, Title: title, Text: text}, fallback)
+	})
 	for i, p := range parts {
 		msg := dingtalk.Message{Type: dingtalk.MsgMarkdown, Title: title, Text: p}
 		if len(parts) > 1 {

@@ -56,7 +56,7 @@ func (c Command) Fields() []string { return strings.Fields(c.Arg) }
 
 // ParseCommand reads a command from the text of an @-message. Leading
 // @-mentions (DingTalk usually strips the robot's own, but not always, and
-// not others') and a leading "/" are skipped; the command word is matched
+// not others') and slashes are skipped; the command word is matched
 // case-insensitively against the names and their aliases. Invalid UTF-8 is
 // replaced, control and zero-width characters are taken as spaces, and only
 // the first MaxCommandBytes are read.
@@ -64,6 +64,10 @@ func ParseCommand(text string) Command {
 	text = clean(text)
 	for {
 		text = strings.TrimSpace(text)
+		if strings.HasPrefix(text, "/") {
+			text = strings.TrimLeft(text, "/")
+			continue
+		}
 		if !strings.HasPrefix(text, "@") && !strings.HasPrefix(text, "＠") {
 			break
 		}
@@ -75,7 +79,6 @@ func ParseCommand(text string) Command {
 		}
 		text = text[i:]
 	}
-	text = strings.TrimPrefix(text, "/")
 	word, rest := text, ""
 	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
 		word, rest = text[:i], text[i:]

@@ -289,9 +289,7 @@ func (r *Replier) postSession(ctx context.Context, webhook string, msg dingtalk.
 
 func (r *Replier) log() logrus.FieldLogger {
 	if r.Log == nil {
-		l := logrus.New()
-		l.SetOutput(io.Discard)
-		r.Log = l
+		return discardLog
 	}
 	return r.Log
 }

@@ -3,6 +3,7 @@ package chatops
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -101,12 +102,15 @@ func (s *Service) Handle(ctx context.Context, env Env, m Message) Reply {
 	return reply
 }
 
+// limiter is s.Limiter, or a shared one with the defaults when unset.
 func (s *Service) limiter() *Limiter {
 	if s.Limiter == nil {
-		s.Limiter = &Limiter{Now: s.Now}
+		return defaultLimiter
 	}
 	return s.Limiter
 }
+
+var defaultLimiter = &Limiter{}
 
 func (l *Limiter) limit() int {
 	if l.Limit <= 0 {
@@ -184,16 +188,17 @@ func (s *Service) audit(ctx context.Context, m Message, cmd Command, result stri
 
 func (s *Service) logger() logrus.FieldLogger {
 	if s.Log == nil {
-		l := logrus.New()
-		l.SetOutput(discard{})
-		s.Log = l
+		return discardLog
 	}
 	return s.Log
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
+// discardLog is the logger of a Service or Replier without one.
+var discardLog = func() *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}()
 
 // maxAuditRunes bounds the command text kept in the audit log.
 const maxAuditRunes = 200

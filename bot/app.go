@@ -51,6 +51,8 @@ type App struct {
 
 	routeWake chan struct{}
 	deliverer *deliverer
+	// chat answers DingTalk @-messages (POST /dingtalk/callback).
+	chat *chatBridge
 
 	reloadMu sync.Mutex
 	// fingerprint is the content hash of the config files as last loaded,
@@ -130,6 +132,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.precreateMetrics(rt)
 	a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: "start", Result: string(ReloadApplied)}
 	a.deliverer = newDeliverer(a)
+	a.chat = newChatBridge(a)
 	return a, nil
 }
 
@@ -209,6 +212,7 @@ func (a *App) serve(ctx context.Context) error {
 	workers.Go(func() { a.routeLoop(workCtx) })
 	workers.Go(func() { a.reloadLoop(workCtx) })
 	a.deliverer.sync(workCtx)
+	a.chat.start(workCtx)
 
 	a.log.WithFields(logrus.Fields{
 		"listen": hookLn.Addr().String(), "admin": adminLn.Addr().String(),
@@ -232,6 +236,7 @@ func (a *App) serve(ctx context.Context) error {
 	stopWork()
 	workers.Wait()
 	a.deliverer.wait()
+	a.chat.stop() // commands in progress finish; their replies give up waiting for budget
 	// 3. Close the store.
 	errs = append(errs, a.store.Close())
 	wg.Wait()

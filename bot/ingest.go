@@ -36,6 +36,7 @@ func (a *App) hookRouter() http.Handler {
 	r.RedirectTrailingSlash = false
 	r.POST("/hooks/:source", a.handleHook)
 	r.POST("/hooks/:source/", a.handleHook)
+	r.POST("/dingtalk/callback", a.handleChatCallback)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, http.StatusNotFound, "not_found", "webhooks are POSTed to /hooks/{source}")
 	})

@@ -6,25 +6,24 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/eventsearch"
 	"github.com/bankbot/bankbot/bot/render"
 	"github.com/bankbot/bankbot/store"
 )
 
 // findWindow is how far back `events find` looks without --since.
-const findWindow = 30 * 24 * time.Hour
+const findWindow = eventsearch.Window
 
 // timeLayouts are the absolute forms --since and --until take; the ones
 // without a zone are in the config's timezone.
@@ -469,69 +468,15 @@ func eventsFindCmd(env *Env, g *globals) *cobra.Command {
 	return c
 }
 
-// amountRE is an amount as people write it: digits with optional
-// thousands commas and an optional fraction.
-var amountRE = regexp.MustCompile(`^([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?$`)
-
-// maxExponent is the largest minor-unit exponent of ISO 4217.
-const maxExponent = 4
-
 // findQuery turns the text of `events find` into a store search and the
-// amount it names in minor units under each exponent (missing where the
-// text has more fraction digits than the exponent).
-func findQuery(text string) (store.EventSearch, map[int]int64) {
-	text = strings.TrimSpace(text)
-	q := store.EventSearch{Text: text}
-	amounts := map[int]int64{}
-	if amountRE.MatchString(text) {
-		r, ok := new(big.Rat).SetString(strings.ReplaceAll(text, ",", ""))
-		for exp := 0; ok && exp <= maxExponent; exp++ {
-			m := new(big.Rat).Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)))
-			if m.IsInt() && m.Num().IsInt64() {
-				amounts[exp] = m.Num().Int64()
-				if !slices.Contains(q.Amounts, amounts[exp]) {
-					q.Amounts = append(q.Amounts, amounts[exp])
-				}
-			}
-		}
-	}
-	digits := strings.Map(func(r rune) rune {
-		switch {
-		case r >= '0' && r <= '9':
-			return r
-		case r == ' ' || r == '-' || r == '•' || r == '*' || r == 'x' || r == 'X':
-			return -1
-		}
-		return 'z' // anything else: not account digits
-	}, text)
-	if len(digits) >= 4 && !strings.ContainsRune(digits, 'z') {
-		q.AccountDigits = digits
-	}
-	return q, amounts
-}
+// amount it names in minor units under each exponent (eventsearch.Query:
+// the chat command `find` searches the same way).
+func findQuery(text string) (store.EventSearch, map[int]int64) { return eventsearch.Query(text) }
 
 // findKeeps reports whether e matches q, the amount compared under its own
 // currency's exponent.
 func findKeeps(q store.EventSearch, amounts map[int]int64, e store.StoredEvent) bool {
-	ev := e.Event
-	if e.ID == q.Text || ev.ID == q.Text || ev.Reference == q.Text {
-		return true
-	}
-	if exp, err := bankhooks.Exponent(ev.Currency); err == nil {
-		if m, ok := amounts[exp]; ok && m == ev.Amount {
-			return true
-		}
-	}
-	if q.AccountDigits == "" {
-		return false
-	}
-	var tail []rune
-	for _, r := range ev.Account {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			tail = append(tail, unicode.ToLower(r))
-		}
-	}
-	return strings.HasSuffix(string(tail), q.AccountDigits)
+	return eventsearch.Keeps(q, amounts, e)
 }
 
 // confirmationText is an event's confirmation for events show: the status,

@@ -271,13 +271,24 @@ type Mention struct {
 	MinAmount MinAmount `mapstructure:"min_amount"`
 }
 
-// Chatops configures chat commands.
+// Chatops configures chat commands: @-messages to the app robot Robot,
+// received on POST /dingtalk/callback (Mode callback, the default) and
+// verified with its app_secret.
 type Chatops struct {
 	Robot                string   `mapstructure:"robot"`
 	AllowedConversations []string `mapstructure:"allowed_conversations"`
 	AllowedStaff         []string `mapstructure:"allowed_staff"`
 	AdminStaff           []string `mapstructure:"admin_staff"`
+	// Mode is callback (DingTalk POSTs to /dingtalk/callback) or stream
+	// (not available in this version).
+	Mode string `mapstructure:"mode"`
 }
+
+// Chat modes.
+const (
+	ChatModeCallback = "callback"
+	ChatModeStream   = "stream"
+)
 
 // Schedule is one cron job.
 type Schedule struct {

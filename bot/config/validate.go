@@ -55,6 +55,9 @@ func (c *Config) applyDefaults(baseDir string) {
 	d.Retry.MaxAge = orDur(d.Retry.MaxAge, DefaultRetryMaxAge)
 	d.Lease = orDur(d.Lease, DefaultLease)
 	d.PollInterval = orDur(d.PollInterval, DefaultPollInterval)
+	if c.Chatops != nil {
+		c.Chatops.Mode = or(c.Chatops.Mode, ChatModeCallback)
+	}
 	for _, src := range c.Sources {
 		if src != nil {
 			src.MaxSkew = orDur(src.MaxSkew, DefaultMaxSkew)
@@ -527,6 +530,23 @@ func (c *Config) validateChatops(ps *problems) {
 	case r != nil && r.Type != "app":
 		ps.add("chatops.robot", "robot %q is type %s; chat commands need an app robot (type: app)", c.Chatops.Robot, r.Type)
 	}
+	switch c.Chatops.Mode {
+	case ChatModeCallback:
+	case ChatModeStream:
+		ps.add("chatops.mode", "stream is not available in this version of bankbot; use callback (DingTalk POSTs to https://<host>/dingtalk/callback)")
+	default:
+		ps.add("chatops.mode", "must be callback or stream (got %q)", c.Chatops.Mode)
+	}
+	for _, l := range []struct {
+		key  string
+		list []string
+	}{{"allowed_conversations", c.Chatops.AllowedConversations}, {"allowed_staff", c.Chatops.AllowedStaff}, {"admin_staff", c.Chatops.AdminStaff}} {
+		for i, v := range l.list {
+			if strings.TrimSpace(v) == "" || strings.TrimSpace(v) != v {
+				ps.add(index("chatops."+l.key, i), "empty, or with spaces around it: %q", v)
+			}
+		}
+	}
 }
 
 // cronParser accepts standard 5-field specs and descriptors (@daily), with an
@@ -604,8 +624,8 @@ func (c *Config) Warnings(now time.Time) []string {
 	if len(c.Schedules) > 0 {
 		ws = append(ws, "schedules: scheduled jobs are validated but not run by this version of bankbot")
 	}
-	if c.Chatops != nil {
-		ws = append(ws, "chatops: chat commands are validated but not answered by this version of bankbot")
+	if c.Chatops != nil && len(c.Chatops.AllowedConversations) == 0 {
+		ws = append(ws, "chatops.allowed_conversations: empty, so chat commands show no amounts or references anywhere (help answers with each group's conversation id)")
 	}
 	return ws
 }

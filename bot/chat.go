@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
+	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/chatops"
 	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/dingtalk"
@@ -64,7 +65,24 @@ func newChatBridge(a *App) *chatBridge {
 		}, []string{"via", "result"}),
 	}
 	a.metrics.Registry.MustRegister(b.callbacks, b.replies)
+	b.slips = chatops.SlipParserFunc(parseSlip)
 	return b
+}
+
+// The real store answers chat commands directly.
+var _ chatops.Store = store.Store(nil)
+
+// parseSlip is bankhooks.ParseSlip in the shape the chat commands use.
+func parseSlip(text string) (chatops.Slip, error) {
+	s, err := bankhooks.ParseSlip(text)
+	if err != nil {
+		return chatops.Slip{}, err
+	}
+	name := s.BankName.English
+	if s.BankName.Short != "" {
+		name = s.BankName.Short + " (" + s.BankName.English + ")"
+	}
+	return chatops.Slip{APIID: s.APIID, SendingBank: s.SendingBank, BankName: name, Reference: s.Reference}, nil
 }
 
 // start makes the work after an answer run under ctx (cancelled at shutdown).

@@ -9,9 +9,9 @@
 // OpenAPI, split under the size limit and counted against the robot's send
 // budget.
 //
-// The store methods the commands need beyond package store's Store are
-// declared here as the Store interface, with types of this package (Ack,
-// AuditEntry, SlipRecord), so that the real store can be adapted to it.
+// The store methods the commands need are declared here as the Store
+// interface (package store's Store implements it; tests use a fake); the
+// record types are package store's.
 package chatops
 
 import (
@@ -22,37 +22,14 @@ import (
 )
 
 // AuditEntry is one chat command as written to the audit log.
-type AuditEntry struct {
-	ID             int64
-	At             time.Time
-	SenderID       string
-	SenderName     string
-	ConversationID string
-	Command        string // the command and its arguments, long digit runs masked
-	Result         string // ok, denied, unknown, rate_limited, not_found, error
-}
+type AuditEntry = store.AuditEntry
 
 // Ack is an event's acknowledgement. Already is true when the event had
 // been acknowledged before; the other fields are then the first ack's.
-type Ack struct {
-	EventID string
-	ByID    string
-	ByName  string
-	Note    string
-	At      time.Time
-	Already bool
-}
+type Ack = store.Ack
 
 // SlipRecord is a payment slip someone verified in a chat.
-type SlipRecord struct {
-	Reference      string
-	SendingBank    string
-	VerifiedByID   string
-	VerifiedByName string
-	ConversationID string
-	At             time.Time
-	MatchedEventID string // the stored event with the slip's reference; empty when none
-}
+type SlipRecord = store.SlipRecord
 
 // Slip is a payment slip's QR code, parsed.
 type Slip struct {

@@ -22,7 +22,7 @@ const realSlipKBank = "0041000600000101030040220014242082547BPM049885102TH910434
 // command is in the audit table.
 func TestChat_RealStoreAndSlipParser(t *testing.T) {
 	ct := newChatTest(t, "")
-	ct.chat.store = nil // the App's own store
+	ct.chat.store = nil                               // the App's own store
 	ct.chat.slips = chatops.SlipParserFunc(parseSlip) // as newChatBridge sets it
 
 	paid := storeEvent(t, ct.testApp, "opn", "evnt_slip_paid", "payment.succeeded", 150000, "THB", "014242082547BPM04988", "")

@@ -289,6 +289,17 @@ func compileScheme(s Scheme, e *SchemeError) *Verifier {
 		return v
 	}
 
+	// The prefix and the list tags are written into a header or a JSON
+	// string: only printable ASCII survives both unchanged.
+	for _, kv := range []struct{ key, val string }{{"prefix", s.Prefix}, {"version", s.Version}, {"timestamp_key", s.TimestampKey}} {
+		for i := 0; i < len(kv.val); i++ {
+			if c := kv.val[i]; c < 0x20 || c > 0x7e {
+				e.add(f+kv.key, "%q: use printable ASCII characters only (no control or non-ASCII characters)", kv.val)
+				break
+			}
+		}
+	}
+
 	// Where the signature is.
 	switch {
 	case s.Header == "" && s.BodyField == "":

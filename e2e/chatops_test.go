@@ -45,7 +45,7 @@ func newSessionFake(t *testing.T) *sessionFake {
 		switch r.URL.Path {
 		case "/robot/sendBySession":
 			var b struct {
-				Markdown struct{ Text string } `json:"markdown"`
+				Markdown struct{ Text string }    `json:"markdown"`
 				Text     struct{ Content string } `json:"text"`
 			}
 			_ = json.Unmarshal(raw, &b)

@@ -366,6 +366,16 @@ func compileScheme(s Scheme, e *SchemeError) *Verifier {
 	}
 	v.tsHeader = compileHeaderName(e, f+"timestamp_header", s.TimestampHeader)
 	v.idHeader = compileHeaderName(e, f+"id_header", s.IDHeader)
+	// Each header holds one thing: a header named twice would carry the
+	// signature and the timestamp (or the id) in one value.
+	switch {
+	case v.tsHeader != "" && v.tsHeader == v.header:
+		e.add(f+"timestamp_header", "%q is also the signature header: the timestamp needs a header of its own (or format kv)", s.TimestampHeader)
+	case v.idHeader != "" && v.idHeader == v.header:
+		e.add(f+"id_header", "%q is also the signature header: the id needs a header of its own", s.IDHeader)
+	case v.idHeader != "" && v.idHeader == v.tsHeader:
+		e.add(f+"id_header", "%q is also the timestamp header: the id needs a header of its own", s.IDHeader)
+	}
 
 	if v.alg == algStatic {
 		if s.Signed != "" {

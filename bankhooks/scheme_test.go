@@ -433,6 +433,8 @@ func TestNewVerifierProblems(t *testing.T) {
 		{"bad body field", Scheme{BodyField: "a..b", Algorithm: "hmac-sha256", Signed: "{json:a}"}, []string{`signature.body_field: "a..b" is not a simple dotted JSON path`}},
 		{"bad header", hm(Scheme{Header: "X Sig"}), []string{`signature.header: "X Sig" is not a valid HTTP header name`}},
 		{"unknown format", hm(Scheme{Format: "json"}), []string{`signature.format: unknown "json"`}},
+		{"timestamp in the signature header", hm(Scheme{Header: "T", Signed: "{timestamp}", TimestampHeader: "t"}), []string{`signature.timestamp_header: "t" is also the signature header`}},
+		{"id in the timestamp header", hm(Scheme{Signed: "{id}{timestamp}", TimestampHeader: "X-T", IDHeader: "x-t"}), []string{`signature.id_header: "x-t" is also the timestamp header`}},
 		{"non-ASCII prefix", hm(Scheme{Prefix: "\xe0"}), []string{`signature.prefix: "\xe0": use printable ASCII characters only`}},
 		{"control character in version", hm(Scheme{Format: "space-list", Version: "v\t1"}), []string{`signature.version: "v\t1": use printable ASCII characters only`}},
 		{"unknown key encoding", hm(Scheme{KeyEncoding: "b64"}), []string{`signature.key_encoding: unknown "b64"`}},

@@ -522,11 +522,23 @@ func (v *Verifier) compileTemplate(e *SchemeError, tmpl string) {
 			if h == "" {
 				continue
 			}
+			switch h {
+			case v.header:
+				e.add(field, "{header:%s} is the signature header itself: a signature cannot sign itself", arg)
+				continue
+			case v.tsHeader:
+				e.add(field, "{header:%s} is the timestamp header: write {timestamp} (it is checked against max_skew)", arg)
+				continue
+			}
 			v.segs = append(v.segs, segment{kind: segHeader, arg: h, slot: len(v.headerSlots)})
 			v.headerSlots = append(v.headerSlots, h)
 		case hasArg && name == "json":
 			if !simplePath(arg) {
 				e.add(field, "{json:%s}: not a simple dotted JSON path (letters, digits, _ and - separated by dots)", arg)
+				continue
+			}
+			if v.bodyField != "" && (arg == v.bodyField || strings.HasPrefix(v.bodyField, arg+".") || strings.HasPrefix(arg, v.bodyField+".")) {
+				e.add(field, "{json:%s} holds the signature (body_field %s): a signature cannot sign itself", arg, v.bodyField)
 				continue
 			}
 			v.segs = append(v.segs, segment{kind: segJSON, arg: arg, slot: len(v.jsonSlots)})

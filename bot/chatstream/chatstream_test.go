@@ -29,7 +29,9 @@ import (
 // of backoff is 1 ms), with Now advancing at the same rate.
 type fastClock struct{ start, real time.Time }
 
-func newFastClock() *fastClock { return &fastClock{start: time.Unix(1_700_000_000, 0), real: time.Now()} }
+func newFastClock() *fastClock {
+	return &fastClock{start: time.Unix(1_700_000_000, 0), real: time.Now()}
+}
 
 func (c *fastClock) Now() time.Time { return c.start.Add(time.Since(c.real) * 1000) }
 func (c *fastClock) After(d time.Duration) <-chan time.Time {
@@ -349,4 +351,6 @@ func TestSDKShapeIsKnown(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func newTestClient() *client.StreamClient { return client.NewStreamClient(client.WithAutoReconnect(false)) }
+func newTestClient() *client.StreamClient {
+	return client.NewStreamClient(client.WithAutoReconnect(false))
+}

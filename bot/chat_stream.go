@@ -67,4 +67,3 @@ func newStreamEvents() *prometheus.CounterVec {
 		Help: "DingTalk Stream connection events: connect, connect_error, drop, lease_lost, panic.",
 	}, []string{"event"})
 }
-

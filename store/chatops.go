@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -441,13 +442,15 @@ func (c *core) AcquireLease(ctx context.Context, name, owner string, ttl time.Du
 	if now.IsZero() {
 		return false, fmt.Errorf("%s: %w", op, invalidf("now is zero"))
 	}
-	var n int64
+	// n is atomic: when ctx ends first, write returns while the SQLite
+	// writer may still run the closure.
+	var n atomic.Int64
 	err := c.b.write(ctx, op, func(q querier) error {
-		var err error
-		n, err = q.exec(ctx, acquireLeaseSQL, name, owner, c.tv(now.Add(ttl)), c.tv(now))
+		k, err := q.exec(ctx, acquireLeaseSQL, name, owner, c.tv(now.Add(ttl)), c.tv(now))
+		n.Store(k)
 		return err
 	})
-	return n == 1, err
+	return err == nil && n.Load() == 1, err
 }
 
 // ReleaseLease gives up the lease name if owner holds it (another owner's

@@ -233,11 +233,14 @@ func Run(ctx context.Context, o Options, h Handler) error {
 	return nil
 }
 
+// leaseTimeout bounds one lease call (real time: a store round trip).
+const leaseTimeout = 5 * time.Second
+
 func (s *supervisor) renewEvery() time.Duration { return max(s.o.LeaseTTL/3, time.Millisecond) }
 
 // acquire takes or renews the lease; it logs the changes of hands.
 func (s *supervisor) acquire(ctx context.Context) bool {
-	c, cancel := context.WithTimeout(ctx, s.renewEvery())
+	c, cancel := context.WithTimeout(ctx, leaseTimeout)
 	held, err := s.o.Lease.AcquireLease(c, s.o.LeaseName, s.o.Owner, s.o.LeaseTTL, s.o.Clock.Now())
 	cancel()
 	if err != nil {

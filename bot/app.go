@@ -213,6 +213,11 @@ func (a *App) serve(ctx context.Context) error {
 	workers.Go(func() { a.reloadLoop(workCtx) })
 	a.deliverer.sync(workCtx)
 	a.chat.start(workCtx)
+	if a.chatStreamOn() {
+		// Stopped with the other workers, before a.chat.stop: no message
+		// is handed over after that.
+		workers.Go(func() { a.runChatStream(workCtx) })
+	}
 
 	a.log.WithFields(logrus.Fields{
 		"listen": hookLn.Addr().String(), "admin": adminLn.Addr().String(),

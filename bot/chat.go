@@ -43,6 +43,8 @@ type chatBridge struct {
 
 	callbacks *prometheus.CounterVec
 	replies   *prometheus.CounterVec
+	// streamEvents counts the Stream connection's events (chat_stream.go).
+	streamEvents *prometheus.CounterVec
 
 	mu     sync.Mutex
 	ctx    context.Context
@@ -64,7 +66,8 @@ func newChatBridge(a *App) *chatBridge {
 			Help: "Chat reply messages by way (session, openapi) and result (ok, or DingTalk's reason).",
 		}, []string{"via", "result"}),
 	}
-	a.metrics.Registry.MustRegister(b.callbacks, b.replies)
+	b.streamEvents = newStreamEvents()
+	a.metrics.Registry.MustRegister(b.callbacks, b.replies, b.streamEvents)
 	b.slips = chatops.SlipParserFunc(parseSlip)
 	return b
 }
@@ -145,6 +148,14 @@ func (a *App) handleChatCallback(c *gin.Context) {
 	if co != nil {
 		rc = rt.Config.Robots[co.Robot]
 	}
+	if co != nil && co.Mode == config.ChatModeStream {
+		// Stream mode: messages come over the gateway connection, and this
+		// endpoint is off (404, like an unconfigured one: a caller learns
+		// nothing it could use) so no unverified path can inject commands
+		// beside the stream.
+		reject(http.StatusNotFound, "not_configured", "chat commands use stream mode (chatops.mode: stream); this endpoint is off")
+		return
+	}
 	if co == nil || co.Mode != config.ChatModeCallback || rc == nil || rt.Robots[co.Robot] == nil {
 		reject(http.StatusNotFound, "not_configured", "chat commands are not configured (chatops with mode: callback)")
 		return
@@ -175,23 +186,67 @@ func (a *App) handleChatCallback(c *gin.Context) {
 		reject(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	st := b.chatStore()
-	if st == nil {
+	first, err := a.dispatchChat(c.Request.Context(), m)
+	switch {
+	case errors.Is(err, errChatNotConfigured): // a reload took chatops away
+		reject(http.StatusNotFound, "not_configured", "chat commands are not configured (chatops with mode: callback)")
+		return
+	case errors.Is(err, errChatNoStore):
 		reject(http.StatusServiceUnavailable, "unavailable", "chat commands need a store with the chat tables; this build has none")
 		return
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), commitTimeout)
-	first, err := st.ClaimChatMessage(ctx, m.MsgID, now)
-	cancel()
-	if err != nil {
-		a.log.WithError(err).WithField("msg_id", m.MsgID).Error("chat message not claimed; answering 503")
+	case errors.Is(err, errChatShutdown):
+		reject(http.StatusServiceUnavailable, "shutting_down", "bankbot is shutting down; retry later")
+		return
+	case err != nil:
 		reject(http.StatusServiceUnavailable, "store_unavailable", "the message could not be recorded; retry later")
 		return
-	}
-	if !first {
+	case !first:
 		b.callbacks.WithLabelValues("duplicate").Inc()
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
 		return
+	}
+	b.callbacks.WithLabelValues("accepted").Inc()
+	c.JSON(http.StatusOK, gin.H{"status": "accepted"})
+}
+
+// Why dispatchChat did not take a message.
+var (
+	errChatNotConfigured = errors.New("chat commands are not configured")
+	errChatNoStore       = errors.New("chat commands need a store with the chat tables")
+	errChatShutdown      = errors.New("bankbot is shutting down")
+)
+
+// dispatchChat is what both ways of receiving a message share (POST
+// /dingtalk/callback after verifying it, and the Stream connection):
+// dedupe by msgId in the store, then run the command and reply in a
+// goroutine that shutdown waits for. first is false for a repeat (not
+// run again); an error means the message was not taken (a store error is
+// wrapped, and the sender should retry).
+func (a *App) dispatchChat(ctx context.Context, m chatops.Message) (first bool, err error) {
+	b := a.chat
+	rt := a.runtime.Load()
+	co := rt.Config.Chatops
+	var rc *config.Robot
+	if co != nil {
+		rc = rt.Config.Robots[co.Robot]
+	}
+	if co == nil || rc == nil || rt.Robots[co.Robot] == nil {
+		return false, errChatNotConfigured
+	}
+	st := b.chatStore()
+	if st == nil {
+		return false, errChatNoStore
+	}
+	now := a.clock.Now()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+	first, err = st.ClaimChatMessage(cctx, m.MsgID, now)
+	cancel()
+	if err != nil {
+		a.log.WithError(err).WithField("msg_id", m.MsgID).Error("chat message not claimed")
+		return false, fmt.Errorf("claim chat message: %w", err)
+	}
+	if !first {
+		return false, nil
 	}
 	env := chatEnv(rt)
 	svc := &chatops.Service{Store: st, Slips: b.slips, Limiter: b.limiter, Now: a.clock.Now, Log: a.log}
@@ -205,11 +260,9 @@ func (a *App) handleChatCallback(c *gin.Context) {
 				Warn("chat reply not sent")
 		}
 	}) {
-		reject(http.StatusServiceUnavailable, "shutting_down", "bankbot is shutting down; retry later")
-		return
+		return false, errChatShutdown
 	}
-	b.callbacks.WithLabelValues("accepted").Inc()
-	c.JSON(http.StatusOK, gin.H{"status": "accepted"})
+	return true, nil
 }
 
 // callbackReason is the error code and message of a failed verification.

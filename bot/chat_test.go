@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,11 +133,17 @@ type fakeDingTalk struct {
 	openapi     []string
 	openapiConv []string
 	sessionCode int // errcode the session webhook answers
+	// stream, when set, serves the Stream gateway's requests first
+	// (chat_stream_test.go); true = handled.
+	stream atomic.Pointer[func(w http.ResponseWriter, r *http.Request) bool]
 }
 
 func newFakeDingTalk(t *testing.T) *fakeDingTalk {
 	f := &fakeDingTalk{}
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := f.stream.Load(); h != nil && (*h)(w, r) {
+			return
+		}
 		raw, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -418,4 +419,56 @@ func (c *core) RecordSlip(ctx context.Context, r SlipRecord) (SlipRecord, bool, 
 		return SlipRecord{}, false, err
 	}
 	return first, reused, nil
+}
+
+// acquireLeaseSQL inserts the lease, or takes it over when it has expired
+// (until <= now) or is already the caller's (a renewal); otherwise it
+// changes nothing. One statement, so two replicas cannot both win.
+const acquireLeaseSQL = `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+WHERE leases.owner = excluded.owner OR leases.until <= ?`
+
+// AcquireLease takes or renews the lease name for owner until now+ttl. held
+// is true when owner holds it after the call: the lease was free, expired,
+// or already owner's. Another owner's unexpired lease leaves held false.
+func (c *core) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration, now time.Time) (bool, error) {
+	const op = "acquire lease"
+	if err := checkLease(name, owner); err != nil {
+		return false, fmt.Errorf("%s: %w", op, err)
+	}
+	if ttl <= 0 {
+		return false, fmt.Errorf("%s: %w", op, invalidf("ttl %s is not positive", ttl))
+	}
+	if now.IsZero() {
+		return false, fmt.Errorf("%s: %w", op, invalidf("now is zero"))
+	}
+	// n is atomic: when ctx ends first, write returns while the SQLite
+	// writer may still run the closure.
+	var n atomic.Int64
+	err := c.b.write(ctx, op, func(q querier) error {
+		k, err := q.exec(ctx, acquireLeaseSQL, name, owner, c.tv(now.Add(ttl)), c.tv(now))
+		n.Store(k)
+		return err
+	})
+	return err == nil && n.Load() == 1, err
+}
+
+// ReleaseLease gives up the lease name if owner holds it (another owner's
+// lease, or none, is left alone).
+func (c *core) ReleaseLease(ctx context.Context, name, owner string) error {
+	const op = "release lease"
+	if err := checkLease(name, owner); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return c.b.write(ctx, op, func(q querier) error {
+		_, err := q.exec(ctx, `DELETE FROM leases WHERE name = ? AND owner = ?`, name, owner)
+		return err
+	})
+}
+
+func checkLease(name, owner string) error {
+	if err := checkKeyLen("lease name", name); err != nil {
+		return err
+	}
+	return checkKeyLen("lease owner", owner)
 }

@@ -395,6 +395,13 @@ type Store interface {
 	// true for the one caller, across every replica, that recorded it, and
 	// false for a repeat.
 	ClaimChatMessage(ctx context.Context, msgID string, at time.Time) (first bool, err error)
+	// AcquireLease takes the lease name for owner until now+ttl, atomically
+	// across replicas: when it is free, expired (its until <= now) or
+	// already owner's (a renewal). held is false while another owner's
+	// lease is unexpired.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration, now time.Time) (held bool, err error)
+	// ReleaseLease frees the lease name if owner holds it.
+	ReleaseLease(ctx context.Context, name, owner string) error
 	// AppendAudit records one chat command (At and Result required).
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// ListAudit lists the audit entries matching f, newest first.

@@ -280,7 +280,8 @@ type Chatops struct {
 	AllowedStaff         []string `mapstructure:"allowed_staff"`
 	AdminStaff           []string `mapstructure:"admin_staff"`
 	// Mode is callback (DingTalk POSTs to /dingtalk/callback) or stream
-	// (not available in this version).
+	// (bankbot dials DingTalk's Stream gateway: no public URL; one replica,
+	// the holder of the store lease "chatops-stream", holds the stream).
 	Mode string `mapstructure:"mode"`
 }
 

@@ -533,7 +533,10 @@ func (c *Config) validateChatops(ps *problems) {
 	switch c.Chatops.Mode {
 	case ChatModeCallback:
 	case ChatModeStream:
-		ps.add("chatops.mode", "stream is not available in this version of bankbot; use callback (DingTalk POSTs to https://<host>/dingtalk/callback)")
+		// The stream logs in with the app robot's credentials.
+		if r != nil && r.Type == "app" && (r.AppKey == "" || r.AppSecret.Reveal() == "") {
+			ps.add("chatops.mode", "stream needs the chat robot %q to have app_key and app_secret", c.Chatops.Robot)
+		}
 	default:
 		ps.add("chatops.mode", "must be callback or stream (got %q)", c.Chatops.Mode)
 	}

@@ -87,6 +87,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Concurrency/FailedWriteIsolated", testFailedWriteIsolated},
 		{"ChatOps/ClaimChatMessage", testClaimChatMessage},
 		{"ChatOps/ClaimChatMessageConcurrent", testClaimChatMessageConcurrent},
+		{"Lease/OneHolder", testLease},
+		{"Lease/Concurrent", testLeaseConcurrent},
 		{"ChatOps/Audit", testAudit},
 		{"ChatOps/AckEvent", testAckEvent},
 		{"ChatOps/AckEventConcurrent", testAckEventConcurrent},

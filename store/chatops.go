@@ -129,7 +129,12 @@ func (c *core) ClaimChatMessage(ctx context.Context, msgID string, at time.Time)
 		n, err = q.exec(ctx, claimChatMessageSQL, msgID, c.tv(at))
 		return err
 	})
-	return n == 1, err
+	if err != nil {
+		// n is not read: when ctx ends first, write returns while the
+		// SQLite writer may still run the closure.
+		return false, err
+	}
+	return n == 1, nil
 }
 
 const appendAuditSQL = `INSERT INTO chat_audit (at, sender_id, sender_name, conversation_id, command, result)

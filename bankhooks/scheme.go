@@ -1135,6 +1135,11 @@ func (v *Verifier) Sign(body []byte, keys []Key, now time.Time, id string) (Sign
 		if err != nil {
 			return Signed{}, fmt.Errorf("%s: sign: %w", v.name, err)
 		}
+		// A body with a member that differs from the signature's only in
+		// case would be refused by Verify as ambiguous: do not sign it.
+		if _, err := uniqueJSON(out, v.bodyField); err != nil {
+			return Signed{}, fmt.Errorf("%s: sign: %w", v.name, err)
+		}
 	} else if lines != nil {
 		for _, l := range lines {
 			h.Add(v.header, l)

@@ -254,15 +254,21 @@ func TestLeaseOneStreamPerDeployment(t *testing.T) {
 	evA, evB := &events{n: map[string]int{}}, &events{n: map[string]int{}}
 	oa, _ := options(g, st, "replica-a", evA)
 	ob, _ := options(g, st, "replica-b", evB)
+	// The clocks run 1000× faster than real time: with the default 30 s
+	// lease (30 ms real) a scheduling stall on a loaded machine lets A's
+	// lease lapse and B take over. An hour (3.6 s real, renewed every
+	// 1.2 s real) keeps the test about who holds the lease, not about
+	// timing; A's release on stop still hands over at once.
+	oa.LeaseTTL, ob.LeaseTTL = time.Hour, time.Hour
 	got := make(chan string, 8)
 	h := func(_ context.Context, m chatops.Message) error { got <- m.MsgID; return nil }
 
 	stopA := runAsync(t, oa, h)
 	require.Equal(t, "msg-1", recv(t, got, "A's message"))
 	runAsync(t, ob, h)
-	// B retries the lease every 10 s of its clock (10 ms here): give it
-	// many tries.
-	time.Sleep(300 * time.Millisecond)
+	// B retries the lease every 20 min of its clock (1.2 s here): give it
+	// a couple of tries.
+	time.Sleep(2500 * time.Millisecond)
 	require.EqualValues(t, 1, g.conns.Load(), "only the lease holder connects")
 	require.EqualValues(t, 1, g.live.Load())
 	require.Equal(t, 1, evA.get(EventConnect))

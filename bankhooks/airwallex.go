@@ -72,11 +72,7 @@ func (Airwallex) Name() string { return "airwallex" }
 // the HMAC with the secret string itself). Surrounding whitespace is
 // ignored.
 func (Airwallex) DecodeKey(secret string) ([]byte, error) {
-	s := strings.TrimSpace(secret)
-	if s == "" {
-		return nil, fmt.Errorf("airwallex: %w", errEmptySecret)
-	}
-	return []byte(s), nil
+	return airwallexScheme.DecodeKey(secret)
 }
 
 // Verify checks x-signature and x-timestamp.

@@ -65,11 +65,7 @@ func (Midtrans) Name() string { return "midtrans" }
 // DecodeKey returns the Server Key as it is (surrounding whitespace
 // ignored).
 func (Midtrans) DecodeKey(secret string) ([]byte, error) {
-	s := strings.TrimSpace(secret)
-	if s == "" {
-		return nil, fmt.Errorf("midtrans: %w", errEmptySecret)
-	}
-	return []byte(s), nil
+	return midtransScheme.DecodeKey(secret)
 }
 
 // Verify checks the body's signature_key.

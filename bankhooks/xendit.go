@@ -74,11 +74,7 @@ func (Xendit) Name() string { return "xendit" }
 // DecodeKey returns the verification token as it is (surrounding whitespace
 // ignored).
 func (Xendit) DecodeKey(secret string) ([]byte, error) {
-	s := strings.TrimSpace(secret)
-	if s == "" {
-		return nil, fmt.Errorf("xendit: %w", errEmptySecret)
-	}
-	return []byte(s), nil
+	return xenditScheme.DecodeKey(secret)
 }
 
 // Verify checks x-callback-token.

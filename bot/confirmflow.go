@@ -247,7 +247,7 @@ func securityDeliveries(rt *Runtime, src *Source, ev store.StoredEvent, res conf
 }
 
 // securityText is the alert for a webhook the provider's API did not
-// confirm, in lang (Thai or English): what the webhook claimed, what the
+// confirm, in lang (Thai, Chinese, Indonesian or English): what the webhook claimed, what the
 // API said, and that it was not delivered as genuine.
 func securityText(lang string, src *Source, ev store.StoredEvent, res confirm.Result, out confirm.Outcome) (title, text string) {
 	prov := src.Confirmer.Provider()
@@ -273,6 +273,22 @@ func securityText(lang string, src *Source, ev store.StoredEvent, res confirm.Re
 		fmt.Fprintf(&b, "webhook ของแหล่ง **%s** ไม่ได้ส่งเป็นรายการจริง (not delivered as genuine): API ของ %s ไม่ยืนยัน\n\n", esc(ev.Source), prov)
 		fmt.Fprintf(&b, "- webhook แจ้งว่า: %s (อ้างอิง %s)\n- API ของ %s ตอบว่า: %s\n- ต่างกันที่: %s\n\n", esc(claimed), esc(orDash(e.Reference)), prov, esc(said), esc(out.Reason))
 		fmt.Fprintf(&b, "อย่าดำเนินการใดๆ จนกว่าจะตรวจสอบใน dashboard ของ %s · event %s (%s event %s)", prov, esc(ev.ID), prov, esc(e.ID))
+		return title, b.String()
+	}
+	if lang == "zh" {
+		title = "⚠️ " + prov + " 未确认此 webhook"
+		fmt.Fprintf(&b, "### %s\n\n", title)
+		fmt.Fprintf(&b, "来源 **%s** 的已签名 webhook **未按真实交易投递**：%s 的 API 未确认该事件。\n\n", esc(ev.Source), prov)
+		fmt.Fprintf(&b, "- webhook 声称：%s（参考号 %s）\n- %s 的 API 返回：%s\n- 差异：%s\n\n", esc(claimed), esc(orDash(e.Reference)), prov, esc(said), esc(out.Reason))
+		fmt.Fprintf(&b, "在 %s 后台核实之前请勿据此操作。事件 %s（%s 事件 %s）：`bankbot events show %s`", prov, esc(ev.ID), prov, esc(e.ID), ev.ID)
+		return title, b.String()
+	}
+	if lang == "id" {
+		title = "⚠️ Webhook tidak dikonfirmasi oleh " + prov
+		fmt.Fprintf(&b, "### %s\n\n", title)
+		fmt.Fprintf(&b, "Webhook bertanda tangan dari sumber **%s** **tidak diteruskan sebagai transaksi asli**: API %s tidak mengonfirmasinya.\n\n", esc(ev.Source), prov)
+		fmt.Fprintf(&b, "- Klaim webhook: %s (referensi %s)\n- Jawaban API %s: %s\n- Perbedaan: %s\n\n", esc(claimed), esc(orDash(e.Reference)), prov, esc(said), esc(out.Reason))
+		fmt.Fprintf(&b, "Jangan ditindaklanjuti sebelum diperiksa di dasbor %s. Peristiwa %s (peristiwa %s %s): `bankbot events show %s`", prov, esc(ev.ID), prov, esc(e.ID), ev.ID)
 		return title, b.String()
 	}
 	title = "⚠️ Webhook not confirmed by " + prov

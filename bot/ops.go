@@ -106,30 +106,50 @@ func (a *App) opsAlert(ctx context.Context, robot, prev, state, reason string) {
 	a.deliverer.wake(route.Robot)
 }
 
-// opsText is the ops alert for a state change, in lang (Thai or English).
+// opsText is the ops alert for a state change, in lang (Thai, Chinese,
+// Indonesian or English).
 func opsText(lang, robot, prev, state, reason string) (title, text string) {
-	th := lang == "th"
 	var head, what string
 	switch state {
 	case statePaused:
 		head, what = "⏸️ Robot %s paused by DingTalk's rate limit", "Its alerts wait in the outbox and go out when the pause ends; nothing is lost."
-		if th {
+		switch lang {
+		case "th":
 			head, what = "⏸️ บอท %s ถูก DingTalk จำกัดความเร็วชั่วคราว", "การแจ้งเตือนรออยู่ในคิวและจะส่งเมื่อพ้นช่วงจำกัด ไม่มีรายการสูญหาย"
+		case "zh":
+			head, what = "⏸️ 机器人 %s 因 DingTalk 限流已暂停", "它的提醒在发件箱中等待，暂停结束后发出；不会丢失。"
+		case "id":
+			head, what = "⏸️ Robot %s dijeda oleh batas kecepatan DingTalk", "Peringatannya menunggu di kotak keluar dan dikirim setelah jeda berakhir; tidak ada yang hilang."
 		}
 	case stateMisconfigured:
 		head, what = "🔧 Robot %s is misconfigured", "DingTalk refuses its messages. Fix robots.%s in config.yaml; its alerts are retried and nothing is lost until they expire."
-		if th {
+		switch lang {
+		case "th":
 			head, what = "🔧 บอท %s ตั้งค่าไม่ถูกต้อง", "DingTalk ปฏิเสธข้อความ แก้ไข robots.%s ใน config.yaml ระบบจะส่งซ้ำให้อัตโนมัติ"
+		case "zh":
+			head, what = "🔧 机器人 %s 配置有误", "DingTalk 拒收它的消息。请修正 config.yaml 中的 robots.%s；它的提醒会自动重试，过期前不会丢失。"
+		case "id":
+			head, what = "🔧 Robot %s salah konfigurasi", "DingTalk menolak pesannya. Perbaiki robots.%s di config.yaml; peringatannya dicoba ulang dan tidak ada yang hilang sampai kedaluwarsa."
 		}
 	case stateFailing:
 		head, what = "❗ Robot %s: alerts could not be delivered", "They are dead letters: `bankbot deadletters list` shows them, `bankbot deadletters retry --all` sends them again."
-		if th {
+		switch lang {
+		case "th":
 			head, what = "❗ บอท %s: ส่งการแจ้งเตือนไม่สำเร็จ", "ดูรายการด้วย `bankbot deadletters list` และส่งใหม่ด้วย `bankbot deadletters retry --all`"
+		case "zh":
+			head, what = "❗ 机器人 %s：提醒无法送达", "这些提醒已转为死信：用 `bankbot deadletters list` 查看，用 `bankbot deadletters retry --all` 重新发送。"
+		case "id":
+			head, what = "❗ Robot %s: peringatan tidak dapat dikirim", "Peringatan itu menjadi dead letter: `bankbot deadletters list` menampilkannya, `bankbot deadletters retry --all` mengirimnya lagi."
 		}
 	default:
 		head, what = "✅ Robot %s delivers again", "It was "+prev+"."
-		if th {
+		switch lang {
+		case "th":
 			head, what = "✅ บอท %s กลับมาส่งได้ตามปกติ", "สถานะก่อนหน้า: "+prev
+		case "zh":
+			head, what = "✅ 机器人 %s 已恢复发送", "之前的状态："+prev
+		case "id":
+			head, what = "✅ Robot %s kembali mengirim", "Status sebelumnya: "+prev
 		}
 	}
 	title = fmt.Sprintf(head, robot)

@@ -14,8 +14,8 @@
 // the same language, the set in English, the default set in English, and
 // finally the "other" block of the default set. Built-in sets:
 //
-//   - default (en, th): every kind, one labelled line per detail.
-//   - payment (en, th): a compact layout for payment.* kinds; the other
+//   - default (en, th, zh, id): every kind, one labelled line per detail.
+//   - payment (en, th, zh, id): a compact layout for payment.* kinds; the other
 //     kinds fall back to default.
 //
 // An admin directory of files named the same way (Options.Extra in package

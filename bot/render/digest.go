@@ -26,7 +26,8 @@ func (it DigestItem) failed() bool { return it.Title == "" && it.Event.Kind.Fail
 type DigestOptions struct {
 	// ID is the message's id (its msgUuid), shown on the last line.
 	ID string
-	// Lang is the message language; an unsupported one falls back to English.
+	// Lang is the message language (every one of Languages has digest words);
+	// an unknown one falls back to English.
 	Lang string
 	// Part and Parts number the messages of one split digest (1-based);
 	// Parts <= 1 means the digest is a single message.
@@ -92,6 +93,52 @@ var digestWords = map[string]digestText{
 			bankhooks.KindDisputeOpened:     "⚠️ มีการโต้แย้งรายการ",
 			bankhooks.KindOther:             "ℹ️ เหตุการณ์อื่น",
 			bankhooks.KindUnreadable:        "⚠️ อ่านเหตุการณ์ไม่ได้",
+		},
+	},
+	"zh": {
+		title:    "📦 %d 条提醒",
+		part:     "（第 %d/%d 部分）",
+		failed:   "❌ 失败（%d）",
+		others:   "其他提醒（%d）",
+		inEvents: "%s，共 %d 笔",
+		ref:      "ref",
+		why:      "> 合并发送：提醒到达速度超过 DingTalk 的限制（每个机器人每分钟 %d 条消息）。",
+		kinds: map[bankhooks.Kind]string{
+			bankhooks.KindPaymentSucceeded:  "✅ 收款成功",
+			bankhooks.KindPaymentFailed:     "❌ 付款失败",
+			bankhooks.KindPaymentPending:    "⏳ 付款处理中",
+			bankhooks.KindRefundSucceeded:   "↩️ 退款成功",
+			bankhooks.KindRefundFailed:      "❌ 退款失败",
+			bankhooks.KindTransferSucceeded: "✅ 转账成功",
+			bankhooks.KindTransferFailed:    "❌ 转账失败",
+			bankhooks.KindAccountLinked:     "🔗 账户绑定成功",
+			bankhooks.KindAccountLinkFailed: "❌ 账户绑定失败",
+			bankhooks.KindDisputeOpened:     "⚠️ 收到争议",
+			bankhooks.KindOther:             "ℹ️ 其他事件",
+			bankhooks.KindUnreadable:        "⚠️ 无法识别的事件",
+		},
+	},
+	"id": {
+		title:    "📦 %d peringatan",
+		part:     " (bagian %d/%d)",
+		failed:   "❌ Gagal (%d)",
+		others:   "Peringatan lain (%d)",
+		inEvents: "%s dalam %d",
+		ref:      "ref",
+		why:      "> Digabung: peringatan datang lebih cepat dari batas DingTalk (%d pesan per menit per robot).",
+		kinds: map[bankhooks.Kind]string{
+			bankhooks.KindPaymentSucceeded:  "✅ Pembayaran diterima",
+			bankhooks.KindPaymentFailed:     "❌ Pembayaran gagal",
+			bankhooks.KindPaymentPending:    "⏳ Pembayaran tertunda",
+			bankhooks.KindRefundSucceeded:   "↩️ Pengembalian dana selesai",
+			bankhooks.KindRefundFailed:      "❌ Pengembalian dana gagal",
+			bankhooks.KindTransferSucceeded: "✅ Transfer berhasil",
+			bankhooks.KindTransferFailed:    "❌ Transfer gagal",
+			bankhooks.KindAccountLinked:     "🔗 Rekening berhasil ditautkan",
+			bankhooks.KindAccountLinkFailed: "❌ Penautan rekening gagal",
+			bankhooks.KindDisputeOpened:     "⚠️ Sengketa dibuka",
+			bankhooks.KindOther:             "ℹ️ Peristiwa lain",
+			bankhooks.KindUnreadable:        "⚠️ Peristiwa tidak terbaca",
 		},
 	},
 }

@@ -39,7 +39,7 @@ func TestDigest_Golden(t *testing.T) {
 	if update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
 	}
-	for _, lang := range []string{"en", "th"} {
+	for _, lang := range Languages() {
 		t.Run(lang, func(t *testing.T) {
 			r := Digest(digestItems(), DigestOptions{ID: "dm_TEST", Lang: lang, Part: 1, Parts: 2, Limit: 20})
 			path := filepath.Join(dir, "digest."+lang+".md")

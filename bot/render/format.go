@@ -8,8 +8,8 @@ import (
 )
 
 // Languages returns the message languages bankbot accepts, in a stable order.
-// A language without its own template file falls back to English text (its
-// number separators still apply).
+// Each has its own built-in template files and digest words; an admin set
+// that leaves a language out falls back as Engine.Render describes.
 func Languages() []string { return []string{"th", "en", "zh", "id"} }
 
 // ValidLanguage reports whether lang is one of Languages.

@@ -21,8 +21,12 @@ import (
 
 // shipped is every built-in set × language with its own file.
 var shipped = []struct{ set, lang string }{
-	{"default", "en"}, {"default", "th"}, {"payment", "en"}, {"payment", "th"},
+	{"default", "en"}, {"default", "th"}, {"default", "zh"}, {"default", "id"},
+	{"payment", "en"}, {"payment", "th"}, {"payment", "zh"}, {"payment", "id"},
 }
+
+// goldenMoney is the golden event's amount as each language writes it.
+var goldenMoney = map[string]string{"en": "THB 50.00", "th": "THB 50.00", "zh": "THB 50.00", "id": "THB 50,00"}
 
 func bangkok(t testing.TB) *time.Location {
 	t.Helper()
@@ -135,10 +139,12 @@ func TestRender_ShippedContent(t *testing.T) {
 				lines := strings.Split(r.Text, "\n")
 				require.True(t, strings.HasPrefix(lines[0], "### "), "first line is the heading")
 				require.Equal(t, strings.TrimPrefix(lines[0], "### "), r.Title)
-				require.Contains(t, r.Title, "THB 50.00", "the title carries the amount")
+				money := goldenMoney[sl.lang]
+				require.NotEmpty(t, money)
+				require.Contains(t, r.Title, money, "the title carries the amount")
 				require.Equal(t, `ref: ev_TEST`, lines[len(lines)-1], "last line is the event id")
 				require.NotContains(t, r.Text, "5000", "minor units never show")
-				for _, want := range []string{"THB 50.00", "••••7890", `chrg_5xyz7k2m`, "Somchai Jaidee", "opn", "2026-03-14 10:30:00 +07"} {
+				for _, want := range []string{money, "••••7890", `chrg_5xyz7k2m`, "Somchai Jaidee", "opn", "2026-03-14 10:30:00 +07"} {
 					require.Contains(t, r.Text, want)
 				}
 				require.NotContains(t, r.Text, "56789", "the account is masked")
@@ -218,6 +224,8 @@ func TestRender_LookupOrder(t *testing.T) {
 		"custom.th.tmpl":  {Data: []byte(block("payment.succeeded", "custom th payment.succeeded"))},
 		"custom.en.tmpl":  {Data: []byte(block("payment.failed", "custom en payment.failed") + block("refund.succeeded", "custom en refund.succeeded"))},
 		"default.zh.tmpl": {Data: []byte(block("refund.succeeded", "default zh refund.succeeded") + block("other", "default zh other"))},
+		// Replaces the built-in default.id.tmpl, so steps 4 and 6 are reached.
+		"default.id.tmpl": {Data: []byte(block("payment.failed", "default id payment.failed"))},
 		"README.md":       {Data: []byte("not a template, ignored")},
 	}
 	e := newEngine(t, extra)
@@ -238,7 +246,8 @@ func TestRender_LookupOrder(t *testing.T) {
 		{"6 default en other", "custom", "id", "mystery.kind", "ℹ️ Other event: THB 50,00"},
 		{"6 default en other for an empty kind", "payment", "id", "", "ℹ️ Other event: THB 50,00"},
 		{"payment set falls back to default for refunds", "payment", "th", bankhooks.KindRefundFailed, "❌ การคืนเงินล้มเหลว THB 50.00"},
-		{"chinese falls back to english", "default", "zh", bankhooks.KindPaymentSucceeded, "✅ Payment received: THB 50.00"},
+		{"2 default lang kind for indonesian", "custom", "id", bankhooks.KindPaymentFailed, "default id payment.failed"},
+		{"an admin default.zh without the kind falls back to english", "default", "zh", bankhooks.KindPaymentSucceeded, "✅ Payment received: THB 50.00"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -500,7 +509,7 @@ func TestRender_Timezone(t *testing.T) {
 func TestRender_EmptyOptionalFields(t *testing.T) {
 	e := newEngine(t, nil)
 	for _, set := range e.Sets() {
-		for _, lang := range []string{"en", "th"} {
+		for _, lang := range Languages() {
 			for _, kind := range bankhooks.Kinds() {
 				t.Run(set+"."+lang+"."+string(kind), func(t *testing.T) {
 					r, err := e.Render(set, lang, Data{EventID: "ev_1", Source: "opn", Event: bankhooks.Event{Kind: kind, Livemode: true}})

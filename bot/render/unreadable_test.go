@@ -17,7 +17,7 @@ func TestRender_Unreadable(t *testing.T) {
 	e := newEngine(t, nil)
 	ev := bankhooks.Unreadable("omise", bankhooks.Request{Header: http.Header{}, Body: []byte(`{"id":"evnt_x1","data":{"amount":"5000.5"}}`)},
 		`amount "5000.5" is not an integer of minor units <b>`)
-	for _, lang := range []string{"en", "th"} {
+	for _, lang := range Languages() {
 		t.Run(lang, func(t *testing.T) {
 			r, err := e.Render("payment", lang, Data{EventID: "ev_U", Source: "opn", Event: ev})
 			require.NoError(t, err)

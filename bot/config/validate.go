@@ -627,6 +627,11 @@ func (c *Config) Warnings(now time.Time) []string {
 	if len(c.Schedules) > 0 {
 		ws = append(ws, "schedules: scheduled jobs are validated but not run by this version of bankbot")
 	}
+	for _, name := range sortedKeysOf(c.Sources) {
+		if src := c.Sources[name]; src != nil && src.SilenceAfter > 0 {
+			ws = append(ws, fmt.Sprintf("sources.%s.silence_after: the silence watchdog is not run by this version of bankbot; no alert comes when the source goes quiet", name))
+		}
+	}
 	if c.Chatops != nil && len(c.Chatops.AllowedConversations) == 0 {
 		ws = append(ws, "chatops.allowed_conversations: empty, so chat commands show no amounts or references anywhere (help answers with each group's conversation id)")
 	}

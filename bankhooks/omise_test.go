@@ -305,6 +305,34 @@ func TestOmiseParseErrors(t *testing.T) {
 }
 
 // checkEventInvariants holds for every Event a Parse returns.
+// sampleRoundTrip builds p's sample event of type typ in currency cur,
+// signs it with key as the provider would (msgID for schemes that sign
+// one), verifies and parses it, and checks what every provider's sample
+// must give: the wanted kind, the amount asked for, the currency asked for
+// (defCur when none), the sample time, and a failure code on a failure
+// kind. It returns the event and the unsigned body.
+func sampleRoundTrip(t *testing.T, p Provider, key Key, typ, cur, defCur, msgID string, now time.Time, want Kind) (Event, []byte) {
+	t.Helper()
+	body, err := p.Sample(typ, SampleParams{Now: now, ID: "evt_fixed_1", Amount: 123456, Currency: cur})
+	require.NoError(t, err)
+	s, err := p.Sign(body, []Key{key}, now, msgID)
+	require.NoError(t, err)
+	r := Request{Header: s.Header, Body: s.Body}
+	_, err = p.Verify(r, []Key{key}, VerifyOptions{Now: now})
+	require.NoError(t, err)
+	ev, err := p.Parse(r)
+	require.NoError(t, err)
+	require.Equal(t, want, ev.Kind)
+	require.Equal(t, int64(123456), ev.Amount)
+	require.Equal(t, firstNonEmpty(strings.ToUpper(cur), defCur), ev.Currency)
+	require.True(t, ev.OccurredAt.Equal(now), "occurred %s", ev.OccurredAt)
+	if ev.Kind.Failed() {
+		require.NotEmpty(t, ev.FailureCode)
+	}
+	checkEventInvariants(t, p.Name(), ev)
+	return ev, body
+}
+
 func checkEventInvariants(t *testing.T, provider string, ev Event) {
 	t.Helper()
 	require.Equal(t, provider, ev.Provider)

@@ -1,11 +1,8 @@
 package bankhooks
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -82,19 +79,8 @@ func (Airwallex) Verify(r Request, keys []Key, opts VerifyOptions) (Verification
 
 // Sign returns the headers Airwallex would send at now: x-timestamp in
 // milliseconds and one x-signature per key.
-func (Airwallex) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
-	mats, err := signingKeys("airwallex", keys)
-	if err != nil {
-		return Signed{}, err
-	}
-	ts := strconv.FormatInt(now.UnixMilli(), 10)
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(AirwallexTimestampHeader, ts)
-	for _, k := range mats {
-		h.Add(AirwallexSignatureHeader, hex.EncodeToString(hmacSHA256(k, []byte(ts), body)))
-	}
-	return Signed{Header: h, Body: body}, nil
+func (Airwallex) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
+	return airwallexScheme.Sign(body, keys, now, id)
 }
 
 // Parse turns an Airwallex event into the canonical Event.

@@ -1,12 +1,8 @@
 package bankhooks
 
 import (
-	"bytes"
-	"crypto/sha512"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -73,96 +69,15 @@ func (Midtrans) Verify(r Request, keys []Key, opts VerifyOptions) (Verification,
 	return midtransScheme.Verify(r, keys, opts)
 }
 
-// midtransSignedString is order_id + status_code + gross_amount, each as
-// sent (a string's value, or a number's literal).
-func midtransSignedString(doc hookObject) ([]byte, error) {
-	var b []byte
-	for _, f := range []string{"order_id", "status_code", "gross_amount"} {
-		s, _, err := doc.scalarText(f)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s is not a string or a number", ErrMalformedSignature, f)
-		}
-		b = append(b, s...)
-	}
-	return b, nil
-}
-
 // Sign returns body with signature_key set for the first key (the body has
 // one signature slot): an existing top-level signature_key's value is
-// replaced, else the member is added first; every other byte is kept.
-func (Midtrans) Sign(body []byte, keys []Key, now time.Time, _ string) (Signed, error) {
-	mats, err := signingKeys("midtrans", keys)
-	if err != nil {
-		return Signed{}, err
+// replaced, else the member is added first; every other byte is kept. A
+// body Verify would refuse as ambiguous is not signed.
+func (Midtrans) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
+	if len(keys) > 1 {
+		keys = keys[:1]
 	}
-	doc, err := decodeHookObject(body)
-	if err != nil {
-		return Signed{}, fmt.Errorf("midtrans: sign: body: %v", err)
-	}
-	signed, err := midtransSignedString(doc)
-	if err != nil {
-		return Signed{}, fmt.Errorf("midtrans: sign: %v", err)
-	}
-	sum := sha512.Sum512(append(signed, mats[0]...))
-	out, err := setTopLevelString(body, MidtransSignatureField, hex.EncodeToString(sum[:]))
-	if err != nil {
-		return Signed{}, fmt.Errorf("midtrans: sign: %v", err)
-	}
-	// A body bankbot itself would refuse (a signed field or signature_key
-	// twice, or twice but for case: see uniqueJSON) is not signed: what Sign
-	// returns always verifies.
-	if _, err := midtransScheme.Verify(Request{Body: out}, []Key{{Name: keys[0].Name, Material: mats[0]}}, VerifyOptions{Now: now}); err != nil {
-		return Signed{}, fmt.Errorf("midtrans: sign: %w", err)
-	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	return Signed{Header: h, Body: out}, nil
-}
-
-// setTopLevelString sets the top-level member name of the JSON object body
-// to the string value, changing no other byte: the value of the last member
-// of that name is replaced, or, when there is none, the member is inserted
-// right after the opening brace.
-func setTopLevelString(body []byte, name, value string) ([]byte, error) {
-	quoted, err := json.Marshal(value)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errNotObject
-	}
-	open := int(dec.InputOffset())
-	start, end, members := -1, -1, 0
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, _ := kt.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		members++
-		if key == name {
-			end = int(dec.InputOffset())
-			start = end - len(raw)
-		}
-	}
-	if start < 0 || start > end || end > len(body) {
-		member := append(append([]byte(nil), mustQuote(name)...), ':')
-		member = append(member, quoted...)
-		if members > 0 {
-			member = append(member, ',')
-		}
-		return append(append(append([]byte(nil), body[:open]...), member...), body[open:]...), nil
-	}
-	return append(append(append([]byte(nil), body[:start]...), quoted...), body[end:]...), nil
+	return midtransScheme.Sign(body, keys, now, id)
 }
 
 func mustQuote(s string) []byte {

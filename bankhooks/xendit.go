@@ -85,18 +85,17 @@ func (Xendit) Verify(r Request, keys []Key, opts VerifyOptions) (Verification, e
 // Sign returns the headers Xendit would send: the first key's token (there
 // is one token slot, so a rotation cannot be shown) and, when id is given,
 // webhook-id.
-func (Xendit) Sign(body []byte, keys []Key, _ time.Time, id string) (Signed, error) {
-	mats, err := signingKeys("xendit", keys)
-	if err != nil {
-		return Signed{}, err
+func (Xendit) Sign(body []byte, keys []Key, now time.Time, id string) (Signed, error) {
+	if len(keys) > 1 {
+		keys = keys[:1] // one token slot
 	}
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(XenditCallbackTokenHeader, string(mats[0]))
-	if id != "" {
-		h.Set(XenditWebhookIDHeader, id)
+	s, err := xenditScheme.Sign(body, keys, now, id)
+	if err == nil && id == "" {
+		// No id given: sent as a legacy callback, without webhook-id
+		// (the engine would make one up).
+		s.Header.Del(XenditWebhookIDHeader)
 	}
-	return Signed{Header: h, Body: body}, nil
+	return s, err
 }
 
 // xenditHeaderID returns a usable webhook-id header, or "".

@@ -32,9 +32,10 @@ func digestItems() []DigestItem {
 }
 
 // TestDigest_Golden proves the digest text byte for byte in each language
-// that has digest words. Regenerate with BANKBOT_UPDATE_GOLDEN=1.
+// that has digest words, with several currencies in one burst (the golden
+// matrix has one currency per digest). Regenerate with -update.
 func TestDigest_Golden(t *testing.T) {
-	update := os.Getenv("BANKBOT_UPDATE_GOLDEN") == "1"
+	update := updateGolden()
 	dir := filepath.Join("testdata", "digest")
 	if update {
 		require.NoError(t, os.MkdirAll(dir, 0o755))
@@ -47,7 +48,7 @@ func TestDigest_Golden(t *testing.T) {
 				require.NoError(t, os.WriteFile(path, []byte(r.Text), 0o644))
 			}
 			golden, err := os.ReadFile(path)
-			require.NoError(t, err, "missing golden file; run BANKBOT_UPDATE_GOLDEN=1 go test ./bot/render/")
+			require.NoError(t, err, "missing golden file; run go test ./bot/render/ -update")
 			require.Equal(t, string(golden), r.Text)
 			require.True(t, strings.HasPrefix(r.Text, "### "+r.Title+"\n"))
 		})

@@ -5,6 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 )
 
 // Languages returns the message languages bankbot accepts, in a stable order.
@@ -18,19 +22,44 @@ func ValidLanguage(lang string) bool {
 	return ok
 }
 
-// separators returns the thousands and decimal separators of lang.
-func separators(lang string) (group, decimal byte, ok bool) {
-	switch lang {
-	case "en", "th", "zh":
-		return ',', '.', true
-	case "id":
-		return '.', ',', true
+// localeSymbols is a language's thousands and decimal separators.
+type localeSymbols struct{ group, decimal string }
+
+// symbols holds the separators of each of Languages, taken from the CLDR
+// data in golang.org/x/text once at start (see cldrSymbols): en, th and zh
+// write 1,234.50, id writes 1.234,50.
+var symbols = func() map[string]localeSymbols {
+	m := map[string]localeSymbols{}
+	for _, lang := range Languages() {
+		m[lang] = cldrSymbols(lang)
 	}
-	return 0, 0, false
+	return m
+}()
+
+// cldrSymbols asks golang.org/x/text how lang writes the integer 1234 with
+// one fixed fraction digit ("1,234.0", "1.234,0") and reads the two
+// separators off it. Only integers are formatted: no float is involved.
+// A language whose pattern cannot be read this way panics at start, which
+// the tests catch.
+func cldrSymbols(lang string) localeSymbols {
+	s := message.NewPrinter(language.MustParse(lang)).Sprint(number.Decimal(1234, number.Scale(1)))
+	rest, ok := strings.CutPrefix(s, "1")
+	i := strings.Index(rest, "234")
+	if !ok || i <= 0 || !strings.HasSuffix(rest, "0") || len(rest)-len("0") <= i+len("234") {
+		panic(fmt.Sprintf("render: cannot read the number symbols of %s from %q", lang, s))
+	}
+	return localeSymbols{group: rest[:i], decimal: rest[i+len("234") : len(rest)-len("0")]}
+}
+
+// separators returns the thousands and decimal separators of lang.
+func separators(lang string) (group, decimal string, ok bool) {
+	s, ok := symbols[lang]
+	return s.group, s.decimal, ok
 }
 
 // FormatAmount formats minor units of currency as a decimal number in lang's
-// notation: FormatAmount(123456789, "THB", "en") is "1,234,567.89" and
+// notation (golang.org/x/text's CLDR separators, see symbols):
+// FormatAmount(123456789, "THB", "en") is "1,234,567.89" and
 // FormatAmount(1234550, "IDR", "id") is "12.345,50". The number of decimals is
 // the currency's ISO 4217 exponent. It uses integer arithmetic only and is
 // exact for every int64, math.MinInt64 included.
@@ -66,7 +95,7 @@ func FormatMoney(minor int64, currency, lang string) (string, error) {
 
 // formatMinor writes minor as a decimal with exp fraction digits, grouping the
 // integer part by thousands.
-func formatMinor(minor int64, exp int, group, dec byte) string {
+func formatMinor(minor int64, exp int, group, dec string) string {
 	neg := minor < 0
 	mag := uint64(minor)
 	if neg {
@@ -86,12 +115,12 @@ func formatMinor(minor int64, exp int, group, dec byte) string {
 	}
 	for i := 0; i < len(intPart); i++ {
 		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(group)
+			b.WriteString(group)
 		}
 		b.WriteByte(intPart[i])
 	}
 	if exp > 0 {
-		b.WriteByte(dec)
+		b.WriteString(dec)
 		b.WriteString(frac)
 	}
 	return b.String()

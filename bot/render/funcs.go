@@ -22,6 +22,9 @@ const TimeLayout = "2006-01-02 15:04:05 MST"
 //	time T               T in the configured zone, TimeLayout; "" for the zero time
 //	md S                 S escaped for DingTalk markdown, with card numbers, IBANs and
 //	                     long digit runs masked and URLs defanged (see EscapeMarkdown)
+//	reason .             the event's failure code explained in plain words in the
+//	                     message language, escaped like md; "" for a code bankbot
+//	                     does not know (show the provider's code and message then)
 //	upper S, lower S     case conversion
 //	default D V          V, or D when V is empty ({{md .Event.Counterparty | default "—"}})
 //
@@ -34,6 +37,7 @@ func (e *Engine) funcMap() template.FuncMap {
 		"mask":   MaskAccount,
 		"time":   e.formatTime,
 		"md":     EscapeMarkdown,
+		"reason": reasonFunc,
 		"upper":  strings.ToUpper,
 		"lower":  strings.ToLower,
 		"default": func(def, v any) any {
@@ -73,6 +77,17 @@ func moneyFunc(name string, format func(int64, string, string) (string, error), 
 		}
 	}
 	return "", fmt.Errorf("%s: want the template data (%s .) or MINOR CURRENCY [LANG]", name, name)
+}
+
+// reasonFunc is the reason function: the template data (.) in, the plain
+// explanation of its failure code in its language out, through the same
+// escaping as every other text (EscapeMarkdown).
+func reasonFunc(v any) (string, error) {
+	d, ok := v.(view)
+	if !ok {
+		return "", fmt.Errorf("reason: want the template data (reason .)")
+	}
+	return EscapeMarkdown(ExplainFailure(d.Event.FailureCode, d.Lang)), nil
 }
 
 // toInt64 accepts the integer types a template passes: int constants and

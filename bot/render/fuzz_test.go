@@ -43,13 +43,13 @@ func FuzzAmountFormat(f *testing.F) {
 		}
 		frac := ""
 		if exp > 0 {
-			frac = regexp.QuoteMeta(string(dec)) + `\d{` + strconv.Itoa(exp) + `}`
+			frac = regexp.QuoteMeta(dec) + `\d{` + strconv.Itoa(exp) + `}`
 		}
-		shape := regexp.MustCompile(`^-?(0|[1-9]\d{0,2}(` + regexp.QuoteMeta(string(group)) + `\d{3})*)` + frac + `$`)
+		shape := regexp.MustCompile(`^-?(0|[1-9]\d{0,2}(` + regexp.QuoteMeta(group) + `\d{3})*)` + frac + `$`)
 		if !shape.MatchString(got) {
 			t.Fatalf("FormatAmount(%d, %q, %q) = %q: not grouped by thousands with %d decimals", minor, currency, lang, got, exp)
 		}
-		digits := strings.NewReplacer(string(group), "", string(dec), "").Replace(got)
+		digits := strings.NewReplacer(group, "", dec, "").Replace(got)
 		back, err := strconv.ParseInt(digits, 10, 64)
 		if err != nil || back != minor {
 			t.Fatalf("FormatAmount(%d, %q, %q) = %q, digits %q give %d (%v)", minor, currency, lang, got, digits, back, err)

@@ -15,7 +15,7 @@
 // loaded or reloaded. An Engine is immutable and safe for concurrent use.
 //
 // Templates see Data (.EventID, .Source, .Event.*) plus .Lang, and these
-// functions: amount, money, mask, time, md, upper, lower, default (documented
+// functions: amount, money, mask, time, md, reason, upper, lower, default (documented
 // on funcMap). Every provider-supplied string in the shipped templates goes
 // through md, which escapes it, masks card numbers, IBANs and long digit
 // runs, and defangs URLs (EscapeMarkdown); Fallback and Digest use the same

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,45 +80,6 @@ func goldenData(kind bankhooks.Kind) Data {
 		d.Event.FailureMessage = "insufficient funds in the account"
 	}
 	return d
-}
-
-// TestRender_Golden proves the shipped messages byte for byte. Regenerate
-// with BANKBOT_UPDATE_GOLDEN=1 go test ./bot/render/ and review the diff.
-func TestRender_Golden(t *testing.T) {
-	e := newEngine(t, nil)
-	update := os.Getenv("BANKBOT_UPDATE_GOLDEN") == "1"
-	dir := filepath.Join("testdata", "golden")
-	if update {
-		require.NoError(t, os.MkdirAll(dir, 0o755))
-	}
-	var want []string
-	for _, sl := range shipped {
-		for _, kind := range bankhooks.Kinds() {
-			name := fmt.Sprintf("%s.%s.%s.md", sl.set, sl.lang, kind)
-			want = append(want, name)
-			t.Run(name, func(t *testing.T) {
-				r, err := e.Render(sl.set, sl.lang, goldenData(kind))
-				require.NoError(t, err)
-				path := filepath.Join(dir, name)
-				if update {
-					require.NoError(t, os.WriteFile(path, []byte(r.Text), 0o644))
-				}
-				golden, err := os.ReadFile(path)
-				require.NoError(t, err, "missing golden file; run BANKBOT_UPDATE_GOLDEN=1 go test ./bot/render/")
-				require.Equal(t, string(golden), r.Text)
-			})
-		}
-	}
-	t.Run("no stale golden files", func(t *testing.T) {
-		entries, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		var got []string
-		for _, ent := range entries {
-			got = append(got, ent.Name())
-		}
-		slices.Sort(want)
-		require.Equal(t, want, got)
-	})
 }
 
 // TestRender_ShippedContent checks what every shipped message must carry,

@@ -286,8 +286,9 @@ func chatEnv(rt *Runtime) chatops.Env {
 		Policy: chatops.Policy{
 			AllowedConversations: co.AllowedConversations, AllowedStaff: co.AllowedStaff, AdminStaff: co.AdminStaff,
 		},
-		Location: cfg.Location,
-		Language: cfg.Language,
+		Location:  cfg.Location,
+		Language:  co.Language,
+		Languages: co.ConversationLanguages(),
 	}
 	for name, sc := range cfg.Sources {
 		si := chatops.SourceInfo{Name: name}

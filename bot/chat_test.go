@@ -366,7 +366,7 @@ func TestChat_Commands(t *testing.T) {
 	}{
 		{"help", callback{text: "help", nick: "Som"}, []string{"today", "find", "verify"}, []string{"retry 42"}, "ok"},
 		{"unknown answers help", callback{text: "coffee"}, []string{"do not know the command \"coffee\"", "What you can ask me here"}, nil, "unknown"},
-		{"today", callback{text: "วันนี้"}, []string{"Summary 2026-11-21", "payment.succeeded: 2 · THB 1,300.50", "Failed (1)", "THB 999.00", "••••7890"}, []string{fullAccount}, "ok"},
+		{"today", callback{text: "วันนี้"}, []string{"Summary 2026-11-21", "✅ Payment received: 2 · THB 1,300.50", "Failed (1)", "THB 999.00", "••••7890"}, []string{fullAccount}, "ok"},
 		{"summary other day", callback{text: "summary 2026-11-20"}, []string{"No events received that day"}, nil, "ok"},
 		{"summary bad day", callback{text: "summary yesterday"}, []string{"YYYY-MM-DD"}, nil, "invalid"},
 		{"find amount", callback{text: "find 1,250.50"}, []string{"THB 1,250.50", paid}, []string{"THB 50.00"}, "ok"},

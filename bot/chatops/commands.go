@@ -66,15 +66,15 @@ func stamp(t time.Time, loc *time.Location) string {
 // masked account and bankbot's id.
 func eventLine(e store.StoredEvent, env Env) string {
 	ev := e.Event
-	parts := []string{stamp(e.ReceivedAt, env.Location), md(e.Source), string(ev.Kind)}
+	parts := []string{stamp(e.ReceivedAt, env.Location), md(e.Source), render.KindLabel(ev.Kind, env.Language)}
 	if ev.Currency != "" || ev.Amount != 0 {
 		parts = append(parts, "**"+money(ev.Amount, ev.Currency, env.Language)+"**")
 	}
 	if ev.Reference != "" {
-		parts = append(parts, "ref "+md(ev.Reference))
+		parts = append(parts, env.tr(txtRef, md(ev.Reference)))
 	}
 	if a := render.MaskAccount(ev.Account); a != "" {
-		parts = append(parts, "acct "+a)
+		parts = append(parts, env.tr(txtAcct, a))
 	}
 	parts = append(parts, md(e.ID))
 	return "- " + strings.Join(parts, " · ")
@@ -87,14 +87,14 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 	if arg = strings.TrimSpace(arg); arg != "" {
 		d, err := time.ParseInLocation("2006-01-02", arg, env.Location)
 		if err != nil {
-			return outcome{text: "Give the day as YYYY-MM-DD, e.g. `summary " + now.Format("2006-01-02") + "`.", result: ResultInvalid}
+			return outcome{text: env.tr(txtSummaryBadDay, now.Format("2006-01-02")), result: ResultInvalid}
 		}
 		day = d
 	}
 	end := day.AddDate(0, 0, 1)
 	es, err := s.Store.ListEvents(ctx, store.EventFilter{Since: day, Until: end, Limit: maxSummaryEvents})
 	if err != nil {
-		return s.storeTrouble("list events", err)
+		return s.storeTrouble(env, "list events", err)
 	}
 	type key struct{ source, kind, currency string }
 	type total struct {
@@ -129,12 +129,12 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.kind, b.kind), cmp.Compare(a.currency, b.currency))
 	})
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Summary %s (%s)\n\n", day.Format("2006-01-02"), env.Location)
+	b.WriteString(env.tr(txtSummaryHeading, day.Format("2006-01-02"), env.Location) + "\n\n")
 	if len(es) == 0 {
-		b.WriteString("No events received that day.")
+		b.WriteString(env.tr(txtSummaryNone))
 		return outcome{text: b.String(), result: ResultOK}
 	}
-	fmt.Fprintf(&b, "%d events\n\n", len(es))
+	b.WriteString(env.tr(txtSummaryCount, len(es)) + "\n\n")
 	source := ""
 	for _, k := range keys {
 		if k.source != source {
@@ -142,31 +142,31 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 			fmt.Fprintf(&b, "\n**%s**\n\n", md(source))
 		}
 		t := totals[k]
-		line := fmt.Sprintf("- %s: %d", k.kind, t.count)
+		line := fmt.Sprintf("- %s: %d", render.KindLabel(bankhooks.Kind(k.kind), env.Language), t.count)
 		switch {
 		case t.overflow:
-			line += " · total too large to add up"
+			line += " · " + env.tr(txtSummaryTooLarge)
 		case k.currency != "" || t.sum != 0:
 			line += " · " + money(t.sum, k.currency, env.Language)
 		}
 		b.WriteString(line + "\n")
 	}
 	if len(failed) > 0 {
-		fmt.Fprintf(&b, "\n**Failed (%d)**\n\n", len(failed))
+		b.WriteString("\n" + env.tr(txtSummaryFailed, len(failed)) + "\n\n")
 		for i, e := range failed {
 			if i == maxListed {
-				fmt.Fprintf(&b, "- … and %d more: `bankbot events list --kind …`\n", len(failed)-maxListed)
+				b.WriteString(env.tr(txtSummaryMore, len(failed)-maxListed) + "\n")
 				break
 			}
 			line := eventLine(e, env)
-			if msg := strings.TrimSpace(strings.Trim(e.Event.FailureCode+": "+e.Event.FailureMessage, ": ")); msg != "" {
-				line += " · " + md(msg)
+			if msg := failureLine(e.Event, env.Language); msg != "" {
+				line += " · " + msg
 			}
 			b.WriteString(line + "\n")
 		}
 	}
 	if len(es) >= maxSummaryEvents {
-		fmt.Fprintf(&b, "\nOnly the latest %d events of the day are counted.\n", maxSummaryEvents)
+		b.WriteString("\n" + env.tr(txtSummaryCapped, maxSummaryEvents) + "\n")
 	}
 	return outcome{text: b.String(), result: ResultOK}
 }
@@ -184,21 +184,21 @@ func addInt64(a, b int64) (int64, bool) {
 // `bankbot events find` over the last 30 days, newest first.
 func (s *Service) find(ctx context.Context, env Env, arg string) outcome {
 	if strings.TrimSpace(arg) == "" {
-		return outcome{text: "Tell me what to find: a reference (`find chrg_…`), an amount (`find 1,250.50`) or the account's last digits (`find 7890`).", result: ResultInvalid}
+		return outcome{text: env.tr(txtFindEmpty), result: ResultInvalid}
 	}
 	now := s.now()
 	es, err := eventsearch.Find(ctx, s.Store, arg, now.Add(-eventsearch.Window), time.Time{}, maxListed+1)
 	if err != nil {
-		return s.storeTrouble("find events", err)
+		return s.storeTrouble(env, "find events", err)
 	}
 	if len(es) == 0 {
-		return outcome{text: fmt.Sprintf("Nothing matches \"%s\" in the last 30 days.", md(arg)), result: ResultNotFound}
+		return outcome{text: env.tr(txtFindNone, md(arg)), result: ResultNotFound}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Found for \"%s\" (last 30 days)\n\n", md(arg))
+	b.WriteString(env.tr(txtFindHeading, md(arg)) + "\n\n")
 	for i, e := range es {
 		if i == maxListed {
-			b.WriteString("- … more: narrow the search, or `bankbot events find`\n")
+			b.WriteString(env.tr(txtFindMore) + "\n")
 			break
 		}
 		b.WriteString(eventLine(e, env) + "\n")
@@ -211,30 +211,30 @@ func (s *Service) find(ctx context.Context, env Env, arg string) outcome {
 func (s *Service) status(ctx context.Context, env Env) outcome {
 	now := s.now()
 	var b strings.Builder
-	b.WriteString("#### bankbot status\n\n**Sources** (last event)\n\n")
+	b.WriteString(env.tr(txtStatusHeading) + "\n\n")
 	for _, src := range env.Sources {
 		es, err := s.Store.ListEvents(ctx, store.EventFilter{Source: src.Name, Limit: 1})
 		if err != nil {
-			return s.storeTrouble("list events", err)
+			return s.storeTrouble(env, "list events", err)
 		}
-		last := "never"
+		last := env.tr(txtStatusNever)
 		if len(es) > 0 {
-			last = stamp(es[0].ReceivedAt, env.Location) + " (" + ago(now.Sub(es[0].ReceivedAt)) + " ago)"
+			last = env.tr(txtStatusAgo, stamp(es[0].ReceivedAt, env.Location), env.ago(now.Sub(es[0].ReceivedAt)))
 		}
 		fmt.Fprintf(&b, "- %s: %s\n", md(src.Name), last)
 	}
 	st, err := s.Store.Stats(ctx)
 	if err != nil {
-		return s.storeTrouble("stats", err)
+		return s.storeTrouble(env, "stats", err)
 	}
-	fmt.Fprintf(&b, "\n**Outbox**: %d pending, %d sending, %d unrouted, **%d dead letters**", st.Pending, st.Sending, st.Unrouted, st.Dead)
+	b.WriteString("\n" + env.tr(txtStatusOutbox, st.Pending, st.Sending, st.Unrouted, st.Dead))
 	if !st.OldestDueSince.IsZero() && now.After(st.OldestDueSince) {
-		fmt.Fprintf(&b, "; oldest due %s ago", ago(now.Sub(st.OldestDueSince)))
+		b.WriteString(env.tr(txtStatusOldest, env.ago(now.Sub(st.OldestDueSince))))
 	}
-	b.WriteString("\n\n**Robots**\n\n")
+	b.WriteString("\n\n" + env.tr(txtStatusRobots) + "\n\n")
 	states, err := s.Store.RobotStates(ctx)
 	if err != nil {
-		return s.storeTrouble("robot states", err)
+		return s.storeTrouble(env, "robot states", err)
 	}
 	byName := map[string]store.RobotState{}
 	for _, rs := range states {
@@ -251,7 +251,7 @@ func (s *Service) status(ctx context.Context, env Env) outcome {
 			line += " (" + md(clipRunes(rs.Reason, 120)) + ")"
 		}
 		if rs.BlockedUntil.After(now) {
-			line += ", paused until " + stamp(rs.BlockedUntil, env.Location)
+			line += env.tr(txtStatusPaused, stamp(rs.BlockedUntil, env.Location))
 		}
 		b.WriteString(line + "\n")
 	}
@@ -261,35 +261,50 @@ func (s *Service) status(ctx context.Context, env Env) outcome {
 			if k.Expires.IsZero() || k.Expires.Sub(now) > keyWarning {
 				continue
 			}
-			what := "expires " + stamp(k.Expires, env.Location) + " (in " + ago(k.Expires.Sub(now)) + ")"
+			what := env.tr(txtKeyExpires, stamp(k.Expires, env.Location), env.ago(k.Expires.Sub(now)))
 			if !now.Before(k.Expires) {
-				what = "expired " + stamp(k.Expires, env.Location) + ": remove it"
+				what = env.tr(txtKeyExpired, stamp(k.Expires, env.Location))
 			}
 			keys = append(keys, fmt.Sprintf("- sources.%s.%s %s", md(src.Name), md(k.Name), what))
 		}
 	}
 	if len(keys) > 0 {
-		b.WriteString("\n**Keys expiring within 14 days**\n\n" + strings.Join(keys, "\n") + "\n")
+		b.WriteString("\n" + env.tr(txtStatusKeys) + "\n\n" + strings.Join(keys, "\n") + "\n")
 	} else {
-		b.WriteString("\nNo key expires within 14 days.\n")
+		b.WriteString("\n" + env.tr(txtStatusNoKeys) + "\n")
 	}
 	return outcome{text: b.String(), result: ResultOK}
 }
 
-// ago formats a duration for people: 3d 4h, 2h 5m, 4m, 12s.
-func ago(d time.Duration) string {
+// ago formats a duration for people in env's language: 3d 4h, 2h 5m, 4m,
+// 12s (th: 3 วัน 4 ชม.).
+func (env Env) ago(d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
 	switch {
 	case d >= 24*time.Hour:
-		return fmt.Sprintf("%dd %dh", d/(24*time.Hour), (d%(24*time.Hour))/time.Hour)
+		return env.tr(txtDays, int64(d/(24*time.Hour)), int64((d%(24*time.Hour))/time.Hour))
 	case d >= time.Hour:
-		return fmt.Sprintf("%dh %dm", d/time.Hour, (d%time.Hour)/time.Minute)
+		return env.tr(txtHours, int64(d/time.Hour), int64((d%time.Hour)/time.Minute))
 	case d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
+		return env.tr(txtMinutes, int64(d/time.Minute))
 	}
-	return fmt.Sprintf("%ds", d/time.Second)
+	return env.tr(txtSeconds, int64(d/time.Second))
+}
+
+// failureLine is an event's failure for a list line: the plain-words
+// explanation of a known code in lang with the provider's code and message,
+// else the provider's code and message as sent; escaped; "" when none.
+func failureLine(ev bankhooks.Event, lang string) string {
+	raw := strings.TrimSpace(strings.Trim(ev.FailureCode+": "+ev.FailureMessage, ": "))
+	if raw == "" {
+		return ""
+	}
+	if plain := render.ExplainFailure(ev.FailureCode, lang); plain != "" {
+		return md(plain) + " (" + md(raw) + ")"
+	}
+	return md(raw)
 }
 
 // ack answers ack <event id> [note]: bankbot's ev_ id, or the provider's id
@@ -297,7 +312,7 @@ func ago(d time.Duration) string {
 func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outcome {
 	f := cmd.Fields()
 	if len(f) == 0 {
-		return outcome{text: "Tell me which event: `ack ev_… [note]` (the id is in the alert).", result: ResultInvalid}
+		return outcome{text: env.tr(txtAckEmpty), result: ResultInvalid}
 	}
 	id := f[0]
 	note := strings.TrimSpace(strings.TrimPrefix(cmd.Arg, id))
@@ -309,23 +324,23 @@ func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outc
 		es, lerr := s.Store.ListEvents(ctx, store.EventFilter{ProviderEventID: id, Limit: 2})
 		switch {
 		case lerr != nil:
-			return s.storeTrouble("list events", lerr)
+			return s.storeTrouble(env, "list events", lerr)
 		case len(es) == 1:
 			a, err = s.Store.AckEvent(ctx, es[0].ID, m.SenderStaffID, m.Sender(), note, now)
 		case len(es) > 1:
-			return outcome{text: fmt.Sprintf("Several sources received \"%s\"; give bankbot's id (ev_…) from the alert.", md(id)), result: ResultInvalid}
+			return outcome{text: env.tr(txtAckSeveral, md(id)), result: ResultInvalid}
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
-		return outcome{text: fmt.Sprintf("No event \"%s\". Use the id shown in the alert (ev_…).", md(id)), result: ResultNotFound}
+		return outcome{text: env.tr(txtAckNone, md(id)), result: ResultNotFound}
 	}
 	if err != nil {
-		return s.storeTrouble("ack event", err)
+		return s.storeTrouble(env, "ack event", err)
 	}
 	what := md(a.EventID)
 	if env.Policy.ConversationAllowed(m) {
 		if e, err := s.Store.GetEvent(ctx, a.EventID); err == nil {
-			what += " (" + string(e.Event.Kind)
+			what += " (" + render.KindLabel(e.Event.Kind, env.Language)
 			if e.Event.Currency != "" {
 				what += " " + money(e.Event.Amount, e.Event.Currency, env.Language)
 			}
@@ -333,15 +348,15 @@ func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outc
 		}
 	}
 	if a.Already {
-		text := fmt.Sprintf("%s was already acknowledged by %s at %s.", what, md(a.ByName), stamp(a.At, env.Location))
+		text := env.tr(txtAckAlready, what, md(a.ByName), stamp(a.At, env.Location))
 		if a.Note != "" {
-			text += " Note: " + md(a.Note)
+			text += env.tr(txtAckNote, md(a.Note))
 		}
 		return outcome{text: text, result: ResultOK}
 	}
-	text := fmt.Sprintf("✅ %s acknowledged by %s.", what, md(m.Sender()))
+	text := env.tr(txtAckDone, what, md(m.Sender()))
 	if note != "" {
-		text += " Note: " + md(note)
+		text += env.tr(txtAckNote, md(note))
 	}
 	return outcome{text: text, result: ResultOK}
 }
@@ -351,21 +366,21 @@ func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outc
 func (s *Service) unacked(ctx context.Context, env Env) outcome {
 	es, err := s.Store.ListUnacked(ctx, attentionKinds(), s.now().Add(-unackedWindow), maxListed+1)
 	if err != nil {
-		return s.storeTrouble("list unacked", err)
+		return s.storeTrouble(env, "list unacked", err)
 	}
 	if len(es) == 0 {
-		return outcome{text: "Nothing waits for an ack: every failure of the last 7 days is acknowledged.", result: ResultOK}
+		return outcome{text: env.tr(txtUnackedNone), result: ResultOK}
 	}
 	var b strings.Builder
-	b.WriteString("#### Not acknowledged (last 7 days)\n\n")
+	b.WriteString(env.tr(txtUnackedHeading) + "\n\n")
 	for i, e := range es {
 		if i == maxListed {
-			b.WriteString("- … more\n")
+			b.WriteString(env.tr(txtUnackedMore) + "\n")
 			break
 		}
 		b.WriteString(eventLine(e, env) + "\n")
 	}
-	b.WriteString("\nAcknowledge one with `ack ev_… [note]`.")
+	b.WriteString("\n" + env.tr(txtUnackedHint))
 	return outcome{text: b.String(), result: ResultOK}
 }
 
@@ -374,20 +389,20 @@ func (s *Service) unacked(ctx context.Context, env Env) outcome {
 // slip was verified before.
 func (s *Service) verify(ctx context.Context, env Env, m Message, arg string) outcome {
 	if strings.TrimSpace(arg) == "" {
-		return outcome{text: "Paste the text of the slip's QR code after the command: `verify 0046000600000101030…`.", result: ResultInvalid}
+		return outcome{text: env.tr(txtVerifyEmpty), result: ResultInvalid}
 	}
 	if s.Slips == nil {
-		return outcome{text: "Slip checks are not available in this version of bankbot.", result: ResultError}
+		return outcome{text: env.tr(txtVerifyUnavailable), result: ResultError}
 	}
 	slip, err := s.Slips.ParseSlip(strings.TrimSpace(arg))
 	if err != nil || slip.Reference == "" {
-		return outcome{text: "That is not a payment slip's QR code I can read. Scan the QR on the slip and paste its text.", result: ResultInvalid}
+		return outcome{text: env.tr(txtVerifyUnreadable), result: ResultInvalid}
 	}
 	now := s.now()
 	var matched *store.StoredEvent
 	es, err := s.Store.FindEvents(ctx, store.EventSearch{Text: slip.Reference, Since: now.Add(-slipWindow), Limit: 20})
 	if err != nil {
-		return s.storeTrouble("find events", err)
+		return s.storeTrouble(env, "find events", err)
 	}
 	for i, e := range es {
 		if e.Event.Reference == slip.Reference && e.Event.Kind == bankhooks.KindPaymentSucceeded {
@@ -404,47 +419,47 @@ func (s *Service) verify(ctx context.Context, env Env, m Message, arg string) ou
 	}
 	first, reused, err := s.Store.RecordSlip(ctx, rec)
 	if err != nil {
-		return s.storeTrouble("record slip", err)
+		return s.storeTrouble(env, "record slip", err)
 	}
 	bank := slip.SendingBank
 	if slip.BankName != "" {
 		bank = slip.BankName + " (" + slip.SendingBank + ")"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "#### Slip %s\n\nFrom: %s\n\n", md(slip.Reference), md(orNone(bank)))
+	b.WriteString(env.tr(txtVerifyHeading, md(slip.Reference), md(env.orNone(bank))) + "\n\n")
 	if matched != nil {
-		fmt.Fprintf(&b, "✅ Payment received: **%s** at %s (%s, %s)\n\n", money(matched.Event.Amount, matched.Event.Currency, env.Language),
-			stamp(matched.ReceivedAt, env.Location), md(matched.Source), md(matched.ID))
+		b.WriteString(env.tr(txtVerifyReceived, money(matched.Event.Amount, matched.Event.Currency, env.Language),
+			stamp(matched.ReceivedAt, env.Location), md(matched.Source), md(matched.ID)) + "\n\n")
 	} else {
-		b.WriteString("⚠️ No received payment with this reference among the events of the last 90 days.\n\n")
+		b.WriteString(env.tr(txtVerifyNotReceived) + "\n\n")
 	}
 	if reused {
-		where := "in another conversation"
+		where := env.tr(txtVerifyElsewhere)
 		if first.ConversationID == m.ConversationID {
-			where = "in this conversation"
+			where = env.tr(txtVerifyHere)
 		}
-		fmt.Fprintf(&b, "⚠️ **Verified before** by %s at %s %s: this slip may be used twice.", md(orNone(first.VerifiedByName)), stamp(first.At, env.Location), where)
+		b.WriteString(env.tr(txtVerifyReused, md(env.orNone(first.VerifiedByName)), stamp(first.At, env.Location), where))
 	} else {
-		b.WriteString("First time this slip is verified.")
+		b.WriteString(env.tr(txtVerifyFirst))
 	}
 	return outcome{text: b.String(), result: ResultOK}
 }
 
 // retry answers retry <delivery id> (admin): a dead-lettered delivery is
 // made due again and the running server sends it.
-func (s *Service) retry(ctx context.Context, arg string) outcome {
+func (s *Service) retry(ctx context.Context, env Env, arg string) outcome {
 	id, err := strconv.ParseInt(strings.TrimSpace(arg), 10, 64)
 	if err != nil || id <= 0 {
-		return outcome{text: "Give the delivery id: `retry 42` (`bankbot deadletters list` shows them).", result: ResultInvalid}
+		return outcome{text: env.tr(txtRetryBad), result: ResultInvalid}
 	}
 	err = s.Store.RequeueDelivery(ctx, id, s.now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return outcome{text: fmt.Sprintf("No delivery %d.", id), result: ResultNotFound}
+		return outcome{text: env.tr(txtRetryNone, id), result: ResultNotFound}
 	case errors.Is(err, store.ErrConflict):
-		return outcome{text: fmt.Sprintf("Delivery %d is not dead-lettered; nothing to retry.", id), result: ResultInvalid}
+		return outcome{text: env.tr(txtRetryNotDead, id), result: ResultInvalid}
 	case err != nil:
-		return s.storeTrouble("requeue delivery", err)
+		return s.storeTrouble(env, "requeue delivery", err)
 	}
-	return outcome{text: fmt.Sprintf("Delivery %d is queued again.", id), result: ResultOK}
+	return outcome{text: env.tr(txtRetryDone, id), result: ResultOK}
 }

@@ -2,13 +2,14 @@ package chatops
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/bankbot/bankbot/bot/render"
 )
 
 // Audit results.
@@ -27,7 +28,14 @@ const (
 type Env struct {
 	Policy   Policy
 	Location *time.Location // the config's timezone; nil is UTC
-	Language string         // number format of amounts (render.FormatMoney)
+	// Language is the reply language (render.Languages: th, en, zh, id),
+	// which also sets the number format of amounts; unknown or empty
+	// means English. Handle replaces it by the conversation's own
+	// (Languages) before running a command.
+	Language string
+	// Languages maps a conversation id (cid…, case-sensitive) to its reply
+	// language (chatops.languages in config); others get Language.
+	Languages map[string]string
 	Sources  []SourceInfo   // sorted by name
 	Robots   []string       // the configured robots, sorted
 }
@@ -84,6 +92,7 @@ func (s *Service) Handle(ctx context.Context, env Env, m Message) Reply {
 	if env.Location == nil {
 		env.Location = time.UTC
 	}
+	env.Language = env.LanguageFor(m.ConversationID)
 	cmd := ParseCommand(m.Text)
 	var out outcome
 	reply := Reply{Title: "bankbot"}
@@ -91,8 +100,7 @@ func (s *Service) Handle(ctx context.Context, env Env, m Message) Reply {
 	case Allow:
 		out = s.authorized(ctx, env, m, cmd)
 	case SlowDown:
-		out = outcome{text: fmt.Sprintf("%s, please slow down: at most %d commands a minute. I will answer again when the minute has passed.",
-			md(m.Sender()), s.limiter().limit()), result: ResultRateLimited}
+		out = outcome{text: env.tr(txtSlowDown, md(m.Sender()), s.limiter().limit()), result: ResultRateLimited}
 	default:
 		out = outcome{result: ResultRateLimited}
 		reply.Silent = true
@@ -129,7 +137,7 @@ func (s *Service) authorized(ctx context.Context, env Env, m Message, cmd Comman
 	case CmdHelp:
 		return outcome{text: helpText(env, m, ""), result: ResultOK}
 	case CmdUnknown:
-		return outcome{text: helpText(env, m, fmt.Sprintf("I do not know the command \"%s\".", md(clipRunes(cmd.Word, 40)))), result: ResultUnknown}
+		return outcome{text: helpText(env, m, env.tr(txtUnknownCommand, md(clipRunes(cmd.Word, 40)))), result: ResultUnknown}
 	case CmdToday:
 		return s.summary(ctx, env, "")
 	case CmdSummary:
@@ -145,7 +153,7 @@ func (s *Service) authorized(ctx context.Context, env Env, m Message, cmd Comman
 	case CmdVerify:
 		return s.verify(ctx, env, m, cmd.Arg)
 	case CmdRetry:
-		return s.retry(ctx, cmd.Arg)
+		return s.retry(ctx, env, cmd.Arg)
 	}
 	return outcome{text: helpText(env, m, ""), result: ResultUnknown}
 }
@@ -154,17 +162,14 @@ func (s *Service) authorized(ctx context.Context, env Env, m Message, cmd Comman
 func denial(env Env, m Message, cmd Command, needs Level) string {
 	switch needs {
 	case LevelConversation:
-		return fmt.Sprintf("**%s** shows amounts and references, so it is only answered in the groups listed in chatops.allowed_conversations. This conversation's id is %s.",
-			cmd.Name, md(m.ConversationID))
+		return env.tr(txtDeniedConversation, cmd.Name, md(m.ConversationID))
 	case LevelSender:
 		if len(env.Policy.AllowedStaff) == 0 {
-			return fmt.Sprintf("**%s** is only answered in the groups listed in chatops.allowed_conversations. This conversation's id is %s.",
-				cmd.Name, md(m.ConversationID))
+			return env.tr(txtDeniedGroupsOnly, cmd.Name, md(m.ConversationID))
 		}
-		return fmt.Sprintf("**%s** needs a sender listed in chatops.allowed_staff; %s is not (staff id %s).",
-			cmd.Name, md(m.Sender()), md(orNone(m.SenderStaffID)))
+		return env.tr(txtDeniedStaff, cmd.Name, md(m.Sender()), md(env.orNone(m.SenderStaffID)))
 	}
-	return fmt.Sprintf("**%s** needs an admin: a group admin in an allowed group, or a staff id in chatops.admin_staff.", cmd.Name)
+	return env.tr(txtDeniedAdmin, cmd.Name)
 }
 
 // audit writes the command to the audit log and the log.
@@ -259,15 +264,30 @@ func clipRunes(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
-func orNone(s string) string {
+// orNone is s, or the word for "none" in env's language when s is empty.
+func (env Env) orNone(s string) string {
 	if s == "" {
-		return "none"
+		return env.tr(txtNone)
 	}
 	return s
 }
 
+// LanguageFor is the reply language of a conversation: its entry in
+// Languages, else Language, else English; a language bankbot has no texts
+// for is English too.
+func (env Env) LanguageFor(conversationID string) string {
+	lang := env.Language
+	if l, ok := env.Languages[conversationID]; ok && conversationID != "" {
+		lang = l
+	}
+	if !render.ValidLanguage(lang) {
+		return "en"
+	}
+	return lang
+}
+
 // storeTrouble logs a store failure and is the answer to it.
-func (s *Service) storeTrouble(op string, err error) outcome {
+func (s *Service) storeTrouble(env Env, op string, err error) outcome {
 	s.logger().WithError(err).WithField("op", op).Error("chat command: store failed")
-	return outcome{text: "I cannot read the store right now; please try again in a minute.", result: ResultError}
+	return outcome{text: env.tr(txtStoreTrouble), result: ResultError}
 }

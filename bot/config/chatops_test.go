@@ -60,3 +60,33 @@ func TestChatops_Validate(t *testing.T) {
 		})
 	}
 }
+
+// TestChatops_Languages: chatops.language defaults to the top-level
+// language; chatops.languages gives groups their own, keeps the case of
+// conversation ids, and is validated.
+func TestChatops_Languages(t *testing.T) {
+	t.Run("defaults and per-group languages", func(t *testing.T) {
+		cfg, err := parse(t, chatBase("chatops:\n  robot: ops\n  allowed_conversations: [cidA]\n  languages:\n    zh: [cidHK==, cidSH==]\n    id: [cidJKT==]\n"), nil)
+		require.NoError(t, err)
+		require.Equal(t, cfg.Language, cfg.Chatops.Language, "chatops.language falls back to language")
+		require.Equal(t, map[string]string{"cidHK==": "zh", "cidSH==": "zh", "cidJKT==": "id"}, cfg.Chatops.ConversationLanguages())
+	})
+	t.Run("own default", func(t *testing.T) {
+		cfg, err := parse(t, chatBase("chatops:\n  robot: ops\n  allowed_conversations: [cidA]\n  language: id\n"), nil)
+		require.NoError(t, err)
+		require.Equal(t, "id", cfg.Chatops.Language)
+	})
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"bad default", "  language: fr\n", `chatops.language: must be one of th, en, zh, id (got "fr")`},
+		{"bad group language", "  languages:\n    jp: [cidA]\n", `chatops.languages.jp: must be one of th, en, zh, id (got "jp")`},
+		{"blank id", "  languages:\n    th: [\"\"]\n", `chatops.languages.th[0]: empty, or with spaces around it: ""`},
+		{"two languages", "  languages:\n    th: [cidA]\n    zh: [cidA]\n", `chatops.languages.zh[0]: conversation "cidA" is also listed under th; give it one language`},
+		{"listed twice", "  languages:\n    th: [cidA, cidA]\n", `chatops.languages.th[1]: conversation "cidA" is listed twice`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, chatBase("chatops:\n  robot: ops\n  allowed_conversations: [cidA]\n"+tc.yaml), nil)
+			require.Error(t, err)
+			require.Contains(t, "\n"+err.Error(), "\n"+tc.want)
+		})
+	}
+}

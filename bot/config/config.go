@@ -283,6 +283,26 @@ type Chatops struct {
 	// (bankbot dials DingTalk's Stream gateway: no public URL; one replica,
 	// the holder of the store lease "chatops-stream", holds the stream).
 	Mode string `mapstructure:"mode"`
+	// Language is the reply language of chat commands (th, en, zh, id);
+	// empty means the top-level language.
+	Language string `mapstructure:"language"`
+	// Languages gives chat groups a reply language of their own: language
+	// → the conversation ids (cid…) that get it. It is keyed by language,
+	// not by conversation id, because config keys are lower-cased when read
+	// and conversation ids are case-sensitive.
+	Languages map[string][]string `mapstructure:"languages"`
+}
+
+// ConversationLanguages is Languages turned around: conversation id →
+// language.
+func (c *Chatops) ConversationLanguages() map[string]string {
+	out := map[string]string{}
+	for lang, ids := range c.Languages {
+		for _, id := range ids {
+			out[id] = lang
+		}
+	}
+	return out
 }
 
 // Chat modes.

@@ -57,6 +57,7 @@ func (c *Config) applyDefaults(baseDir string) {
 	d.PollInterval = orDur(d.PollInterval, DefaultPollInterval)
 	if c.Chatops != nil {
 		c.Chatops.Mode = or(c.Chatops.Mode, ChatModeCallback)
+		c.Chatops.Language = or(c.Chatops.Language, c.Language)
 	}
 	for _, src := range c.Sources {
 		if src != nil {
@@ -539,6 +540,23 @@ func (c *Config) validateChatops(ps *problems) {
 		}
 	default:
 		ps.add("chatops.mode", "must be callback or stream (got %q)", c.Chatops.Mode)
+	}
+	checkLanguage(ps, "chatops.language", c.Chatops.Language)
+	langOf := map[string]string{}
+	for _, lang := range sortedKeysOf(c.Chatops.Languages) {
+		p := "chatops.languages." + lang
+		checkLanguage(ps, p, lang)
+		for i, id := range c.Chatops.Languages[lang] {
+			switch prev, dup := langOf[id]; {
+			case strings.TrimSpace(id) == "" || strings.TrimSpace(id) != id:
+				ps.add(index(p, i), "empty, or with spaces around it: %q", id)
+			case dup && prev == lang:
+				ps.add(index(p, i), "conversation %q is listed twice", id)
+			case dup:
+				ps.add(index(p, i), "conversation %q is also listed under %s; give it one language", id, prev)
+			}
+			langOf[id] = lang
+		}
 	}
 	for _, l := range []struct {
 		key  string

@@ -293,3 +293,17 @@ func digestTotals(items []DigestItem, lang string, w digestText) string {
 	}
 	return strings.Join(parts, " · ")
 }
+
+// KindLabel is a kind's short label in lang as digests show it ("❌ Payment
+// failed", "❌ การชำระเงินล้มเหลว"): English for a language without digest
+// words, the label of "other" for a kind that is not canonical.
+func KindLabel(kind bankhooks.Kind, lang string) string {
+	w, ok := digestWords[lang]
+	if !ok {
+		w = digestWords["en"]
+	}
+	if l, ok := w.kinds[kind]; ok {
+		return l
+	}
+	return w.kinds[bankhooks.KindOther]
+}

@@ -36,8 +36,8 @@ type Env struct {
 	// Languages maps a conversation id (cid…, case-sensitive) to its reply
 	// language (chatops.languages in config); others get Language.
 	Languages map[string]string
-	Sources  []SourceInfo   // sorted by name
-	Robots   []string       // the configured robots, sorted
+	Sources   []SourceInfo // sorted by name
+	Robots    []string     // the configured robots, sorted
 }
 
 // SourceInfo is a configured source as status shows it.

@@ -124,6 +124,11 @@ func buildEngine(cfg *config.Config) (*render.Engine, error) {
 	return render.New(opts)
 }
 
+// TemplateEngine is the template engine cfg's runtime would use: the
+// embedded sets with cfg's templates.dir over them, validated (`bankbot
+// preview`).
+func TemplateEngine(cfg *config.Config) (*render.Engine, error) { return buildEngine(cfg) }
+
 // TemplateProblems is the template check of Build for a config that failed
 // validation (config.Parse returned it with Problems): `config check`
 // reports template problems in the same run as the others.

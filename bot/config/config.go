@@ -37,19 +37,22 @@ const (
 
 // Config is the whole of config.yaml.
 type Config struct {
-	Server    Server             `mapstructure:"server"`
-	Admin     Admin              `mapstructure:"admin"`
-	Storage   Storage            `mapstructure:"storage"`
-	Timezone  string             `mapstructure:"timezone"`
-	Language  string             `mapstructure:"language"`
-	Log       Log                `mapstructure:"log"`
-	Templates Templates          `mapstructure:"templates"`
-	Delivery  Delivery           `mapstructure:"delivery"`
-	Sources   map[string]*Source `mapstructure:"sources"`
-	Robots    map[string]*Robot  `mapstructure:"robots"`
-	Routes    []*Route           `mapstructure:"routes"`
-	Chatops   *Chatops           `mapstructure:"chatops"`
-	Schedules []*Schedule        `mapstructure:"schedules"`
+	Server    Server    `mapstructure:"server"`
+	Admin     Admin     `mapstructure:"admin"`
+	Storage   Storage   `mapstructure:"storage"`
+	Timezone  string    `mapstructure:"timezone"`
+	Language  string    `mapstructure:"language"`
+	Log       Log       `mapstructure:"log"`
+	Templates Templates `mapstructure:"templates"`
+	// TemplatesDir is another name of templates.dir (the key the product
+	// brief uses); giving both, different, is a problem.
+	TemplatesDir string             `mapstructure:"templates_dir"`
+	Delivery     Delivery           `mapstructure:"delivery"`
+	Sources      map[string]*Source `mapstructure:"sources"`
+	Robots       map[string]*Robot  `mapstructure:"robots"`
+	Routes       []*Route           `mapstructure:"routes"`
+	Chatops      *Chatops           `mapstructure:"chatops"`
+	Schedules    []*Schedule        `mapstructure:"schedules"`
 
 	// Path is the file the config was loaded from (not a key).
 	Path string `mapstructure:"-"`

@@ -91,6 +91,7 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 		return nil, ps.err()
 	}
 
+	cfg.templatesDirAlias(&ps)
 	hash := sha256.New()
 	hash.Write(raw)
 	if err := cfg.readFiles(baseDir, &ps, hash); err != nil {
@@ -384,6 +385,19 @@ func (c *Config) readFiles(baseDir string, ps *problems, hash interface{ Write([
 		}
 	}
 	return nil
+}
+
+// templatesDirAlias makes top-level templates_dir the same key as
+// templates.dir: either may be given, or both naming the same directory.
+func (c *Config) templatesDirAlias(ps *problems) {
+	alias, dir := c.TemplatesDir, c.Templates.Dir
+	switch {
+	case alias == "":
+	case dir == "":
+		c.Templates.Dir = alias
+	case filepath.Clean(alias) != filepath.Clean(dir):
+		ps.add("templates_dir", "is another name of templates.dir, which names a different directory (%q, %q): keep one", alias, dir)
+	}
 }
 
 // readFile is os.ReadFile; tests replace it to fail on cue.

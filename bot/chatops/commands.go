@@ -46,13 +46,14 @@ func attentionKinds() []string {
 // (escaped, long digit runs masked, links defanged).
 func md(s string) string { return render.EscapeMarkdown(s) }
 
-// money formats an amount in minor units with the currency's own digits,
-// never through a float; an unknown currency shows the minor units.
-func money(minor int64, currency, lang string) string {
-	if s, err := render.FormatMoney(minor, currency, lang); err == nil {
+// money formats an amount in minor units with the currency's own digits in
+// env's language, never through a float; an unknown currency shows the
+// minor units.
+func (env Env) money(minor int64, currency string) string {
+	if s, err := render.FormatMoney(minor, currency, env.Language); err == nil {
 		return s
 	}
-	return strings.TrimSpace(fmt.Sprintf("%d minor units %s", minor, md(currency)))
+	return strings.TrimSpace(env.tr(txtMinorUnits, minor, md(currency)))
 }
 
 func stamp(t time.Time, loc *time.Location) string {
@@ -68,7 +69,7 @@ func eventLine(e store.StoredEvent, env Env) string {
 	ev := e.Event
 	parts := []string{stamp(e.ReceivedAt, env.Location), md(e.Source), render.KindLabel(ev.Kind, env.Language)}
 	if ev.Currency != "" || ev.Amount != 0 {
-		parts = append(parts, "**"+money(ev.Amount, ev.Currency, env.Language)+"**")
+		parts = append(parts, "**"+env.money(ev.Amount, ev.Currency)+"**")
 	}
 	if ev.Reference != "" {
 		parts = append(parts, env.tr(txtRef, md(ev.Reference)))
@@ -147,7 +148,7 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		case t.overflow:
 			line += " · " + env.tr(txtSummaryTooLarge)
 		case k.currency != "" || t.sum != 0:
-			line += " · " + money(t.sum, k.currency, env.Language)
+			line += " · " + env.money(t.sum, k.currency)
 		}
 		b.WriteString(line + "\n")
 	}
@@ -342,7 +343,7 @@ func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outc
 		if e, err := s.Store.GetEvent(ctx, a.EventID); err == nil {
 			what += " (" + render.KindLabel(e.Event.Kind, env.Language)
 			if e.Event.Currency != "" {
-				what += " " + money(e.Event.Amount, e.Event.Currency, env.Language)
+				what += " " + env.money(e.Event.Amount, e.Event.Currency)
 			}
 			what += ")"
 		}
@@ -428,7 +429,7 @@ func (s *Service) verify(ctx context.Context, env Env, m Message, arg string) ou
 	var b strings.Builder
 	b.WriteString(env.tr(txtVerifyHeading, md(slip.Reference), md(env.orNone(bank))) + "\n\n")
 	if matched != nil {
-		b.WriteString(env.tr(txtVerifyReceived, money(matched.Event.Amount, matched.Event.Currency, env.Language),
+		b.WriteString(env.tr(txtVerifyReceived, env.money(matched.Event.Amount, matched.Event.Currency),
 			stamp(matched.ReceivedAt, env.Location), md(matched.Source), md(matched.ID)) + "\n\n")
 	} else {
 		b.WriteString(env.tr(txtVerifyNotReceived) + "\n\n")

@@ -101,6 +101,12 @@ var (
 		zh: "暂时无法读取数据库，请一分钟后再试。",
 		id: "Saya tidak bisa membaca basis data saat ini; coba lagi dalam satu menit.",
 	}
+	txtMinorUnits = text{
+		en: "%d minor units %s",
+		th: "%d หน่วยย่อย %s",
+		zh: "%d 最小单位 %s",
+		id: "%d satuan terkecil %s",
+	}
 	txtNone = text{en: "none", th: "ไม่มี", zh: "无", id: "tidak ada"}
 
 	// today, summary

@@ -36,8 +36,10 @@
 // mask S (••••1234), time T (2006-01-02 15:04:05 MST in the configured zone),
 // md S (escape for DingTalk markdown; it also masks card numbers, IBANs and
 // runs of 10 or more digits to ••••1234 and defangs URLs, so
-// https://evil.example shows as hxxps://evil[.]example), upper, lower,
-// default D V.
+// https://evil.example shows as hxxps://evil[.]example), reason . (the
+// failure code in plain words in the message language, escaped like md;
+// empty for a code bankbot does not know, when the provider's code and
+// message are shown as sent), upper, lower, default D V.
 //
 // # Rules for a message
 //

@@ -302,7 +302,7 @@ func failureLine(ev bankhooks.Event, lang string) string {
 	if raw == "" {
 		return ""
 	}
-	if plain := render.ExplainFailure(ev.FailureCode, lang); plain != "" {
+	if plain := render.ExplainFailure(ev.Kind, ev.FailureCode, lang); plain != "" {
 		return md(plain) + " (" + md(raw) + ")"
 	}
 	return md(raw)

@@ -236,7 +236,7 @@ func digestLine(it DigestItem, lang string, w digestText, withReason bool) strin
 		parts = append(parts, c)
 	}
 	if withReason {
-		if r := failureText(ev.FailureCode, ev.FailureMessage, lang); r != "" {
+		if r := failureText(ev, lang); r != "" {
 			parts = append(parts, r)
 		}
 	}

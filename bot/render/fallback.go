@@ -51,7 +51,7 @@ func Fallback(d Data, loc *time.Location) Rendered {
 	line("Reference", EscapeMarkdown(ev.Reference))
 	line("Account", MaskAccount(ev.Account))
 	line("Counterparty", EscapeMarkdown(ev.Counterparty))
-	line("Failure", failureText(ev.FailureCode, ev.FailureMessage, "en"))
+	line("Failure", failureText(ev, "en"))
 	if !ev.OccurredAt.IsZero() {
 		line("Time", ev.OccurredAt.In(loc).Format(TimeLayout))
 	}

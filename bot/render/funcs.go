@@ -87,7 +87,7 @@ func reasonFunc(v any) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("reason: want the template data (reason .)")
 	}
-	return EscapeMarkdown(ExplainFailure(d.Event.FailureCode, d.Lang)), nil
+	return EscapeMarkdown(ExplainFailure(d.Event.Kind, d.Event.FailureCode, d.Lang)), nil
 }
 
 // toInt64 accepts the integer types a template passes: int constants and

@@ -1,6 +1,10 @@
 package render
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/bankbot/bankbot/bankhooks"
+)
 
 // reasonText is one failure code explained in plain words, per language.
 type reasonText struct{ en, th, zh, id string }
@@ -22,9 +26,9 @@ func (r reasonText) in(lang string) string {
 // and error codes (a charge's failure_code, a PaymentIntent's
 // last_payment_error.code: card_declined, whose issuer reason arrives in
 // Stripe's own message next to it), payout failure codes, refund failure
-// reasons, dispute reasons and PaymentIntent cancellation reasons. A code
-// that is in neither list is shown as the provider sent it, with its
-// message: ExplainFailure returns "" for it.
+// reasons and PaymentIntent cancellation reasons (dispute reasons are in
+// kindReasons). A code that is in no list is shown as the provider sent it,
+// with its message: ExplainFailure returns "" for it.
 //
 // Codes that both providers use with the same meaning (insufficient_funds,
 // invalid_account_number …) have one entry.
@@ -280,17 +284,93 @@ var failureReasons = map[string]reasonText{
 	},
 }
 
+// merchantBalance is insufficient_funds where the money was to come from
+// the merchant's own balance: a refund or a payout, not the payer's card.
+var merchantBalance = reasonText{
+	en: "not enough balance in the merchant's account for this",
+	th: "ยอดคงเหลือในบัญชีร้านค้าไม่พอสำหรับรายการนี้",
+	zh: "商户账户余额不足，无法完成此笔款项",
+	id: "saldo akun merchant tidak cukup untuk transaksi ini",
+}
+
+// kindReasons are the codes whose meaning depends on the kind of event:
+// a dispute's reason (Stripe's dispute.reason) says what the cardholder
+// claims, and insufficient_funds on a refund or payout is the merchant's
+// balance. Looked up before failureReasons; a dispute reason not listed
+// here is shown as sent, never explained as a decline.
+var kindReasons = map[bankhooks.Kind]map[string]reasonText{
+	bankhooks.KindRefundFailed:   {"insufficient_funds": merchantBalance},
+	bankhooks.KindTransferFailed: {"insufficient_funds": merchantBalance},
+	bankhooks.KindDisputeOpened: {
+		"fraudulent": {
+			en: "the cardholder says they did not make this payment",
+			th: "ผู้ถือบัตรแจ้งว่าไม่ได้ทำรายการนี้",
+			zh: "持卡人称并非本人付款",
+			id: "pemegang kartu mengaku tidak melakukan pembayaran ini",
+		},
+		"duplicate": {
+			en: "the cardholder says they were charged twice",
+			th: "ผู้ถือบัตรแจ้งว่าถูกเรียกเก็บเงินซ้ำ",
+			zh: "持卡人称被重复扣款",
+			id: "pemegang kartu mengaku ditagih dua kali",
+		},
+		"product_not_received": {
+			en: "the customer says the goods or service never arrived",
+			th: "ลูกค้าแจ้งว่าไม่ได้รับสินค้าหรือบริการ",
+			zh: "客户称未收到商品或服务",
+			id: "pelanggan mengaku barang atau jasa tidak diterima",
+		},
+		"product_unacceptable": {
+			en: "the customer says the goods or service were faulty or not as described",
+			th: "ลูกค้าแจ้งว่าสินค้าหรือบริการชำรุดหรือไม่ตรงตามที่แจ้ง",
+			zh: "客户称商品或服务有缺陷或与描述不符",
+			id: "pelanggan mengaku barang atau jasa rusak atau tidak sesuai deskripsi",
+		},
+		"subscription_canceled": {
+			en: "the customer says the subscription had been cancelled",
+			th: "ลูกค้าแจ้งว่ายกเลิกการสมัครสมาชิกไปแล้ว",
+			zh: "客户称订阅已取消",
+			id: "pelanggan mengaku langganan sudah dibatalkan",
+		},
+		"unrecognized": {
+			en: "the cardholder does not recognise the payment",
+			th: "ผู้ถือบัตรไม่รู้จักรายการนี้",
+			zh: "持卡人不认识这笔付款",
+			id: "pemegang kartu tidak mengenali pembayaran ini",
+		},
+		"credit_not_processed": {
+			en: "the customer says a promised refund was not made",
+			th: "ลูกค้าแจ้งว่ายังไม่ได้รับเงินคืนตามที่ตกลง",
+			zh: "客户称承诺的退款未到账",
+			id: "pelanggan mengaku pengembalian dana yang dijanjikan belum diberikan",
+		},
+		"general": {
+			en: "the cardholder disputes the payment without a specific reason",
+			th: "ผู้ถือบัตรโต้แย้งรายการโดยไม่ระบุเหตุผล",
+			zh: "持卡人对该付款提出争议，未说明具体原因",
+			id: "pemegang kartu menyengketakan pembayaran tanpa alasan khusus",
+		},
+	},
+}
+
 // ExplainFailure returns the plain-words explanation of a provider's
-// failure code in lang (English when lang has no text of its own), or ""
-// when the code is not one failureReasons knows: the caller then shows the
-// provider's own code and message unchanged. Matching ignores case and
+// failure code on an event of kind, in lang (English when lang has no text
+// of its own), or "" when bankbot does not know the code: the caller then
+// shows the provider's own code and message unchanged. A dispute's reason
+// is only looked up among dispute reasons. Matching ignores case and
 // surrounding space. The text is bankbot's own, not escaped.
-func ExplainFailure(code, lang string) string {
-	r, ok := failureReasons[strings.ToLower(strings.TrimSpace(code))]
-	if !ok {
+func ExplainFailure(kind bankhooks.Kind, code, lang string) string {
+	code = strings.ToLower(strings.TrimSpace(code))
+	if r, ok := kindReasons[kind][code]; ok {
+		return r.in(lang)
+	}
+	if kind == bankhooks.KindDisputeOpened {
 		return ""
 	}
-	return r.in(lang)
+	if r, ok := failureReasons[code]; ok {
+		return r.in(lang)
+	}
+	return ""
 }
 
 // failureText is an event's failure as one escaped line in lang: the plain
@@ -299,9 +379,9 @@ func ExplainFailure(code, lang string) string {
 // funds)"), else the provider's code and message as sent, "" when neither
 // is given. Digest and Fallback use it; the templates do the same with the
 // reason function.
-func failureText(code, msg, lang string) string {
-	raw := joinNonEmpty(" — ", EscapeMarkdown(code), EscapeMarkdown(msg))
-	plain := EscapeMarkdown(ExplainFailure(code, lang))
+func failureText(ev bankhooks.Event, lang string) string {
+	raw := joinNonEmpty(" — ", EscapeMarkdown(ev.FailureCode), EscapeMarkdown(ev.FailureMessage))
+	plain := EscapeMarkdown(ExplainFailure(ev.Kind, ev.FailureCode, lang))
 	if plain == "" {
 		return raw
 	}

@@ -16,7 +16,7 @@ func TestExplainFailure_EveryCodeEveryLanguage(t *testing.T) {
 		for _, lang := range Languages() {
 			s := map[string]string{"en": r.en, "th": r.th, "zh": r.zh, "id": r.id}[lang]
 			require.NotEmpty(t, s, "%s has no %s text", code, lang)
-			require.Equal(t, s, ExplainFailure(code, lang))
+			require.Equal(t, s, ExplainFailure(bankhooks.KindPaymentFailed, code, lang))
 			if lang != "en" {
 				require.NotEqual(t, r.en, s, "%s: the %s text is the English one", code, lang)
 			}
@@ -34,7 +34,7 @@ func TestExplainFailure(t *testing.T) {
 		{"no_such_code", "en", ""},
 		{"", "th", ""},
 	} {
-		require.Equal(t, tc.want, ExplainFailure(tc.code, tc.lang), "%q %q", tc.code, tc.lang)
+		require.Equal(t, tc.want, ExplainFailure(bankhooks.KindPaymentFailed, tc.code, tc.lang), "%q %q", tc.code, tc.lang)
 	}
 	// The codes the issue names, Opn's and Stripe's, are all explained.
 	for _, code := range []string{
@@ -44,7 +44,32 @@ func TestExplainFailure(t *testing.T) {
 		"card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "processing_error", "lost_card",
 		"stolen_card", "do_not_honor", "generic_decline", "fraudulent", "authentication_required",
 	} {
-		require.NotEmpty(t, ExplainFailure(code, "en"), code)
+		require.NotEmpty(t, ExplainFailure(bankhooks.KindPaymentFailed, code, "en"), code)
+	}
+}
+
+// TestExplainFailure_ByKind: a dispute's reason is what the cardholder
+// claims, never a decline; insufficient_funds on a refund or payout is the
+// merchant's balance; a dispute reason bankbot does not know is not
+// explained by the decline table.
+func TestExplainFailure_ByKind(t *testing.T) {
+	require.Equal(t, "the cardholder says they did not make this payment", ExplainFailure(bankhooks.KindDisputeOpened, "fraudulent", "en"))
+	require.Equal(t, "the payment was declined as suspected fraud", ExplainFailure(bankhooks.KindPaymentFailed, "fraudulent", "en"))
+	require.Equal(t, "ผู้ถือบัตรแจ้งว่าถูกเรียกเก็บเงินซ้ำ", ExplainFailure(bankhooks.KindDisputeOpened, "duplicate", "th"))
+	require.Equal(t, "cancelled as a duplicate payment", ExplainFailure(bankhooks.KindPaymentFailed, "duplicate", "en"))
+	require.Empty(t, ExplainFailure(bankhooks.KindDisputeOpened, "insufficient_fund", "en"))
+	require.Equal(t, "not enough money on the card or in the account", ExplainFailure(bankhooks.KindPaymentFailed, "insufficient_funds", "en"))
+	for _, k := range []bankhooks.Kind{bankhooks.KindRefundFailed, bankhooks.KindTransferFailed} {
+		require.Equal(t, "商户账户余额不足，无法完成此笔款项", ExplainFailure(k, "insufficient_funds", "zh"))
+	}
+	for kind, codes := range kindReasons {
+		for code, r := range codes {
+			for _, lang := range Languages() {
+				s := map[string]string{"en": r.en, "th": r.th, "zh": r.zh, "id": r.id}[lang]
+				require.NotEmpty(t, s, "%s %s has no %s text", kind, code, lang)
+				require.Equal(t, s, ExplainFailure(kind, code, lang))
+			}
+		}
 	}
 }
 
@@ -60,7 +85,7 @@ func TestRender_FailureReasons(t *testing.T) {
 			d.Event.FailureCode, d.Event.FailureMessage = "stolen_card", "Your card was declined."
 			r, err := e.Render(set, lang, d)
 			require.NoError(t, err)
-			require.Contains(t, r.Text, ExplainFailure("stolen_card", lang)+" (stolen_card — Your card was declined.)", "%s %s", set, lang)
+			require.Contains(t, r.Text, ExplainFailure(bankhooks.KindPaymentFailed, "stolen_card", lang)+" (stolen_card — Your card was declined.)", "%s %s", set, lang)
 
 			d.Event.FailureCode, d.Event.FailureMessage = "weird_code", "card 4111 1111 1111 1111 <b>"
 			r, err = e.Render(set, lang, d)

@@ -125,6 +125,52 @@ var failureReasons = map[string]reasonText{
 		id: "bank tidak merespons tepat waktu",
 	},
 
+	// Midtrans transaction statuses (the parser puts the status of a failed
+	// transaction in FailureCode, fraud_deny when the fraud check denied it)
+	// and Xendit's.
+	"deny": {
+		en: "the bank or payment channel denied the payment",
+		th: "ธนาคารหรือช่องทางชำระเงินปฏิเสธการชำระเงิน",
+		zh: "银行或支付渠道拒绝了该付款",
+		id: "bank atau kanal pembayaran menolak pembayaran",
+	},
+	"fraud_deny": {
+		en: "the payment was stopped by the fraud check",
+		th: "รายการถูกระงับโดยระบบตรวจสอบการทุจริต",
+		zh: "付款未通过反欺诈检查",
+		id: "pembayaran dihentikan oleh pemeriksaan penipuan",
+	},
+	"expire": {
+		en: "the payer did not complete the payment in time",
+		th: "ผู้จ่ายไม่ได้ชำระเงินให้เสร็จภายในเวลาที่กำหนด",
+		zh: "付款人未在规定时间内完成付款",
+		id: "pembayar tidak menyelesaikan pembayaran tepat waktu",
+	},
+	"expired": {
+		en: "the payer did not complete the payment in time",
+		th: "ผู้จ่ายไม่ได้ชำระเงินให้เสร็จภายในเวลาที่กำหนด",
+		zh: "付款人未在规定时间内完成付款",
+		id: "pembayar tidak menyelesaikan pembayaran tepat waktu",
+	},
+	"cancel": {
+		en: "the payment was cancelled",
+		th: "การชำระเงินถูกยกเลิก",
+		zh: "付款已取消",
+		id: "pembayaran dibatalkan",
+	},
+	"max_amount_limit_error": {
+		en: "the amount is over the payment channel's limit",
+		th: "ยอดเงินเกินวงเงินของช่องทางชำระเงิน",
+		zh: "金额超出支付渠道的限额",
+		id: "jumlah melebihi batas kanal pembayaran",
+	},
+	"account_access_blocked": {
+		en: "the payer's account is blocked at the bank or e-wallet",
+		th: "บัญชีของผู้จ่ายถูกระงับที่ธนาคารหรือกระเป๋าเงินอิเล็กทรอนิกส์",
+		zh: "付款人的银行或电子钱包账户被冻结",
+		id: "akun pembayar diblokir di bank atau e-wallet",
+	},
+
 	// Stripe decline codes.
 	"card_declined": {
 		en: "the card issuer declined the payment",

@@ -194,7 +194,7 @@ var (
 		zh: "**发件队列**：待发 %d，发送中 %d，无路由 %d，**死信 %d**",
 		id: "**Kotak keluar**: %d menunggu, %d dikirim, %d tanpa rute, **%d surat mati**",
 	}
-	txtStatusOldest = text{en: "; oldest due %s ago", th: "; รายการเก่าสุดถึงกำหนดเมื่อ %s ที่แล้ว", zh: "；最早的一条已到期 %s", id: "; yang tertua jatuh tempo %s lalu"}
+	txtStatusOldest = text{en: "; oldest due %s ago", th: "; รายการเก่าสุดถึงกำหนดเมื่อ %s ที่แล้ว", zh: "；最早的一条 %s前已到期", id: "; yang tertua jatuh tempo %s lalu"}
 	txtStatusRobots = text{en: "**Robots**", th: "**บอท**", zh: "**机器人**", id: "**Robot**"}
 	txtStatusPaused = text{en: ", paused until %s", th: ", หยุดพักถึง %s", zh: "，暂停至 %s", id: ", dijeda sampai %s"}
 	txtKeyExpires   = text{en: "expires %s (in %s)", th: "หมดอายุ %s (อีก %s)", zh: "将于 %s 过期（还有 %s）", id: "kedaluwarsa %s (dalam %s)"}

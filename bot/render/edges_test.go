@@ -1,10 +1,14 @@
 package render
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+	"golang.org/x/text/number"
 
 	"github.com/bankbot/bankbot/bankhooks"
 )
@@ -80,6 +84,24 @@ func TestRender_EdgeAmounts(t *testing.T) {
 			r, err := e.Render(set, tc.lang, d)
 			require.NoError(t, err)
 			require.True(t, strings.HasSuffix(r.Title, tc.want), "%s %s: %q", set, tc.lang, r.Title)
+		}
+	}
+}
+
+// TestFormatAmount_GroupsLikeXText: the integer part is grouped exactly as
+// golang.org/x/text writes the same integer in each language (FormatAmount
+// only borrows the separators, so this checks the grouping too).
+func TestFormatAmount_GroupsLikeXText(t *testing.T) {
+	for _, lang := range Languages() {
+		p := message.NewPrinter(language.MustParse(lang))
+		for _, major := range []int64{0, 7, 999, 1000, 12345, 999999, 1234567, 1_000_000_000_000_000, math.MaxInt64 / 1000} {
+			got, err := FormatAmount(major*1000, "KWD", lang)
+			require.NoError(t, err)
+			_, dec, _ := separators(lang)
+			intPart, frac, ok := strings.Cut(got, dec)
+			require.True(t, ok)
+			require.Equal(t, "000", frac)
+			require.Equal(t, p.Sprint(number.Decimal(major)), intPart, "%s %d", lang, major)
 		}
 	}
 }

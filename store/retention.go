@@ -171,7 +171,10 @@ const purgeCandidates = `e.body_purged_at IS NULL AND e.received_at < ?
 func purgeSelectSQL(size, lock string, after bool) string {
 	cursor := ""
 	if after {
-		cursor = ` AND (e.received_at > ? OR (e.received_at = ? AND e.id > ?))`
+		// A row value: both drivers then walk the (received_at, id) index
+		// from the cursor (an OR of the two conditions made SQLite sort
+		// every remaining row for each batch).
+		cursor = ` AND (e.received_at, e.id) > (?, ?)`
 	}
 	return `SELECT e.id, e.received_at, ` + size + ` FROM events e WHERE ` + purgeCandidates + cursor +
 		` ORDER BY e.received_at, e.id LIMIT ? ` + lock
@@ -278,7 +281,7 @@ func (c *core) purgeBodies(ctx context.Context, d purgeDriver, o PurgeOptions, r
 			}
 			args := []any{before}
 			if cur.set {
-				args = append(args, cur.received, cur.received, cur.id)
+				args = append(args, cur.received, cur.id)
 			}
 			args = append(args, o.BatchSize)
 			rs, err := q.query(ctx, purgeSelectSQL(d.sizeExpr(), lock, cur.set), args...)

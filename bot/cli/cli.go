@@ -1,5 +1,5 @@
 // Package cli is bankbot's command line: serve, config check, dingtalk test,
-// simulate, sign, deadletters, replay, events, source test, audit and version. main.go only turns signals
+// simulate, sign, deadletters, replay, events, source test, audit, storage and version. main.go only turns signals
 // into a context and calls Main.
 package cli
 
@@ -82,6 +82,7 @@ func newRoot(ctx context.Context, env *Env) *cobra.Command {
 		eventsCmd(env, g),
 		sourceCmd(env, g),
 		auditCmd(env, g),
+		storageCmd(env, g),
 		versionCmd(env),
 	)
 	return root

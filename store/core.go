@@ -219,8 +219,9 @@ func insertDeliveries(ctx context.Context, q querier, eventID string, ds []NewDe
 
 const eventCols = `id, source, event, received_at, remote_ip, headers, body, routed_at, ` + confirmCols
 
-// confirmCols are the confirmation columns every event read returns.
-const confirmCols = `confirmation, confirmation_reason, confirm_attempts, confirm_next_at`
+// confirmCols are the confirmation columns every event read returns, and
+// when retention purged the raw body (retention.go).
+const confirmCols = `confirmation, confirmation_reason, confirm_attempts, confirm_next_at, body_purged_at`
 
 const getEventSQL = `SELECT ` + eventCols + ` FROM events WHERE id = ?`
 
@@ -233,14 +234,14 @@ func scanEvent(r row) (StoredEvent, error) {
 		se               StoredEvent
 		evJSON, hJSON    []byte
 		received, routed dbTime
-		next             dbTime
+		next, purged     dbTime
 		cf               = &se.Confirmation
 	)
 	if err := r.Scan(&se.ID, &se.Source, &evJSON, &received, &se.RemoteIP, &hJSON, &se.Body, &routed,
-		&cf.Status, &cf.Reason, &cf.Attempts, &next); err != nil {
+		&cf.Status, &cf.Reason, &cf.Attempts, &next, &purged); err != nil {
 		return StoredEvent{}, err
 	}
-	se.ReceivedAt, se.RoutedAt, cf.NextAt = received.t, routed.t, next.t
+	se.ReceivedAt, se.RoutedAt, cf.NextAt, se.BodyPurgedAt = received.t, routed.t, next.t, purged.t
 	if err := decodeEvent(&se, evJSON, hJSON); err != nil {
 		return StoredEvent{}, err
 	}

@@ -87,12 +87,17 @@ func openSQLite(ctx context.Context, path string, o sqliteOptions) (*SQLite, err
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, unavailable(op, err)
 		}
+		if err := createIncremental(ctx, path); err != nil {
+			return nil, unavailable(op, err)
+		}
 	}
 	// Pragmas run on every new connection, in this order. busy_timeout first
 	// so that switching to WAL waits for other processes.
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyTimeout.Milliseconds()))
-	if !memory {
+	if memory { // its one connection creates it (see createIncremental)
+		q.Add("_pragma", "auto_vacuum(INCREMENTAL)")
+	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
 	q.Add("_pragma", "synchronous("+o.synchronous+")")

@@ -147,6 +147,9 @@ type StoredEvent struct {
 	// Confirmation is the state of its confirmation through the
 	// provider's API (zero when it needs none).
 	Confirmation Confirmation
+	// BodyPurgedAt is when retention (Purge) removed the raw body and
+	// headers (Body and Headers are then empty); zero while they are kept.
+	BodyPurgedAt time.Time
 }
 
 // NewDelivery is one outbox row to create when an event is routed.
@@ -425,4 +428,15 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+
+	// Retention (issue 9).
+
+	// Purge removes what retention no longer keeps, in short batches (see
+	// PurgeOptions and retention.go): the raw body and headers of events
+	// received before o.Before whose deliveries are all sent, the attempt
+	// log of sent deliveries before o.Before, and chat callback msgIds and
+	// audit entries before o.Before. Canonical events, amounts and
+	// deliveries stay. A canceled ctx stops it between batches; what was
+	// committed stays purged and is counted in the result.
+	Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error)
 }

@@ -1,5 +1,6 @@
 // Package cli is bankbot's command line: serve, config check, dingtalk test,
-// simulate, sign, deadletters, replay, events, source test, audit, preview and version. main.go only turns signals
+// simulate, sign, deadletters, replay, events, source test, audit, preview, storage and version. main.go only
+// turns signals
 // into a context and calls Main.
 package cli
 
@@ -83,6 +84,7 @@ func newRoot(ctx context.Context, env *Env) *cobra.Command {
 		sourceCmd(env, g),
 		auditCmd(env, g),
 		previewCmd(env, g),
+		storageCmd(env, g),
 		versionCmd(env),
 	)
 	return root

@@ -165,6 +165,9 @@ type eventJSON struct {
 
 	// Confirmation is set for events of a source with confirm.
 	Confirmation *confirmationJSON `json:"confirmation,omitempty"`
+
+	// BodyPurgedAt is when retention purged the raw body and headers.
+	BodyPurgedAt *time.Time `json:"body_purged_at,omitempty"`
 }
 
 // confirmationJSON is an event's confirmation through the provider's API.
@@ -211,6 +214,7 @@ func toJSON(e store.StoredEvent, lang string, full bool) eventJSON {
 		j.Counterparty, j.Description = ev.Counterparty, ev.Description
 		j.FailureCode, j.FailureMessage = ev.FailureCode, ev.FailureMessage
 		j.RemoteIP = e.RemoteIP
+		j.BodyPurgedAt = timePtr(e.BodyPurgedAt)
 	}
 	return j
 }
@@ -390,6 +394,7 @@ func printEvent(w io.Writer, cfg *config.Config, e store.StoredEvent, ds []store
 	line("routed", routed)
 	line("confirmation", confirmationText(e.Confirmation, cfg.Location))
 	line("remote ip", e.RemoteIP)
+	line("raw body", rawBodyText(e, cfg.Location))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -405,6 +410,15 @@ func printEvent(w io.Writer, cfg *config.Config, e store.StoredEvent, ds []store
 			stamp(d.UpdatedAt, cfg.Location), orDash(truncate(d.LastError, 80)))
 	}
 	return tw.Flush()
+}
+
+// rawBodyText says whether the raw webhook is still stored (events show
+// prints only its size: the body is the provider's, unmasked).
+func rawBodyText(e store.StoredEvent, loc *time.Location) string {
+	if !e.BodyPurgedAt.IsZero() {
+		return "purged by retention on " + stamp(e.BodyPurgedAt, loc) + " (the fields above are kept)"
+	}
+	return fmt.Sprintf("%d bytes, %d headers kept", len(e.Body), len(e.Headers))
 }
 
 func eventsFindCmd(env *Env, g *globals) *cobra.Command {

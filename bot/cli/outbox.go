@@ -218,6 +218,10 @@ func replayCmd(env *Env, g *globals) *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("event %s: %w", ev.ID, err)
 				}
+				if !ev.BodyPurgedAt.IsZero() {
+					fmt.Fprintf(cmd.OutOrStdout(), "note: the raw body of event %s was purged by retention on %s; alerts are rendered from the stored event, which is kept\n",
+						ev.ID, stamp(ev.BodyPurgedAt, cfg.Location))
+				}
 				switch {
 				case !matched && rt == nil:
 					fmt.Fprintf(cmd.OutOrStdout(), "event %s has no deliveries to requeue, and today's routes could not be read; nothing to send\n", ev.ID)

@@ -88,6 +88,14 @@ type Storage struct {
 	// DSN is a file path for sqlite (relative to the config file) or a
 	// PostgreSQL URL; it may hold a password, so it is a Secret.
 	DSN Secret `mapstructure:"dsn"`
+	// Retention is how long raw webhook bodies, delivery attempts and chat
+	// callback ids and audit are kept ("90d" or a Go duration; default
+	// 90 days); the retention job purges what is older (store.Purge).
+	// Canonical events and totals are kept for ever.
+	Retention Period `mapstructure:"retention"`
+	// RetentionBatch is how many rows one purge transaction changes
+	// (default 500).
+	RetentionBatch int `mapstructure:"retention_batch"`
 }
 
 // Log configures logging.

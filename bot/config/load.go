@@ -79,7 +79,7 @@ func Parse(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		Result:     cfg,
 		TagName:    "mapstructure",
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, numberToDecimal, minAmountHook, mapstructure.StringToTimeDurationHookFunc()),
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, periodHook, numberToDecimal, minAmountHook, mapstructure.StringToTimeDurationHookFunc()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config decoder: %w", err)

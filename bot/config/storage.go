@@ -70,7 +70,7 @@ func ParseStorage(raw []byte, baseDir string, env LookupEnv) (*Config, error) {
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
 		Result:     cfg,
 		TagName:    "mapstructure",
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, mapstructure.StringToTimeDurationHookFunc()),
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(timeToString, periodHook, mapstructure.StringToTimeDurationHookFunc()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config decoder: %w", err)
@@ -108,4 +108,5 @@ func (c *Config) validateStorage(ps *problems) {
 		c.Location = loc
 	}
 	checkLanguage(ps, "language", c.Language)
+	c.Storage.validateRetention(ps)
 }

@@ -35,6 +35,7 @@ func (c *Config) applyDefaults(baseDir string) {
 	s.IdleTimeout = orDur(s.IdleTimeout, 120*time.Second)
 	c.Admin.Listen = or(c.Admin.Listen, DefaultAdminListen)
 	c.Storage.Driver = or(c.Storage.Driver, "sqlite")
+	c.Storage.applyRetentionDefaults()
 	if c.Storage.Driver == "sqlite" {
 		dsn := or(c.Storage.DSN.Reveal(), "data/bankbot.db")
 		if dsn != ":memory:" && !filepath.IsAbs(dsn) {
@@ -177,6 +178,7 @@ func (c *Config) validateServer(ps *problems) {
 	default:
 		ps.add("storage.driver", "must be sqlite or postgres (got %q)", c.Storage.Driver)
 	}
+	c.Storage.validateRetention(ps)
 }
 
 func checkListen(ps *problems, path, addr string) {

@@ -96,6 +96,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChatOps/RecordSlip", testRecordSlip},
 		{"ChatOps/RecordSlipConcurrent", testRecordSlipConcurrent},
 		{"ChatOps/FindEventsBySlipReference", testFindEventsBySlipReference},
+		{"Retention/Purge", testPurge},
+		{"Retention/Validation", testPurgeValidation},
 		{"NotFound", testNotFound},
 		{"Ping", testPing},
 		{"Unavailable/CanceledContext", testUnavailableCanceled},

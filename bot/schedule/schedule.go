@@ -220,6 +220,7 @@ func (r *Runner) Apply(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	now := r.o.Clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	next := make(map[string]*state, len(es))
@@ -229,7 +230,7 @@ func (r *Runner) Apply(cfg *config.Config) error {
 			next[e.Name] = old
 			continue
 		}
-		st := &state{e: e}
+		st := &state{e: e, next: e.Next(now)}
 		if old, ok := r.entries[e.Name]; ok {
 			st.running = old.running
 		}
@@ -317,11 +318,15 @@ func (r *Runner) logSkipped(ctx context.Context, log *logrus.Entry, e *Entry, pr
 	qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	last, ok, err := r.o.Deps.Store.LastTick(qctx, e.Name, prev, "")
-	if err != nil || !ok {
+	if err != nil {
 		return
 	}
-	first := e.Next(last.TickAt)
-	if !first.Before(prev) || first.Before(since) {
+	from := since.Add(-time.Nanosecond) // a tick at since itself was missed too
+	if ok && last.TickAt.After(from) {
+		from = last.TickAt
+	}
+	first := e.Next(from)
+	if !first.Before(prev) {
 		return
 	}
 	log.WithFields(logrus.Fields{"from": first, "to": e.Prev(prev.Add(-time.Nanosecond))}).

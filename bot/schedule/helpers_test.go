@@ -217,6 +217,12 @@ routes:
   - name: all
     robot: finance
 ` + extra
+	return loadYAML(t, yaml)
+}
+
+// loadYAML loads a whole config file.
+func loadYAML(t *testing.T, yaml string) *config.Config {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
 	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })

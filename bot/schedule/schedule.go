@@ -392,12 +392,11 @@ func (r *Runner) start(ctx context.Context, st *state, at time.Time, why string)
 	cfg := r.cfg
 	r.mu.Unlock()
 	r.wg.Go(func() {
-		defer func() {
-			r.mu.Lock()
-			st.running = false
-			r.mu.Unlock()
-		}()
-		r.runTick(ctx, cfg, st.e, at, why)
+		result := r.runTick(ctx, cfg, st.e, at, why)
+		r.mu.Lock()
+		st.running = false
+		r.mu.Unlock()
+		r.count(st.e, result)
 	})
 }
 
@@ -427,7 +426,8 @@ func (r *Runner) claim(ctx context.Context, e *Entry, at time.Time) (bool, error
 	}
 }
 
-func (r *Runner) runTick(ctx context.Context, cfg *config.Config, e *Entry, at time.Time, why string) {
+// runTick claims and runs one tick and returns its result.
+func (r *Runner) runTick(ctx context.Context, cfg *config.Config, e *Entry, at time.Time, why string) string {
 	log := r.o.Log.WithFields(logrus.Fields{"schedule": e.Name, "job": e.Job, "tick": at})
 	if why != "" {
 		log = log.WithField("run", why)
@@ -435,13 +435,11 @@ func (r *Runner) runTick(ctx context.Context, cfg *config.Config, e *Entry, at t
 	won, err := r.claim(ctx, e, at)
 	if err != nil {
 		log.WithError(err).Error("cannot claim the tick: not run")
-		r.count(e, ResultClaimFailed)
-		return
+		return ResultClaimFailed
 	}
 	if !won {
 		log.Debug("tick claimed by another runner")
-		r.count(e, ResultOtherRunner)
-		return
+		return ResultOtherRunner
 	}
 	job := r.jobs[e.Job]
 	result, jerr := ResultUnavailable, fmt.Errorf("no job named %q in this build", e.Job)
@@ -464,10 +462,9 @@ func (r *Runner) runTick(ctx context.Context, cfg *config.Config, e *Entry, at t
 	defer cancel()
 	if err := r.o.Deps.Store.FinishTick(fctx, e.Name, at, result, r.o.Clock.Now()); err != nil {
 		log.WithError(err).Error("cannot record the tick's result; the next summary will start from an earlier tick")
-		r.count(e, ResultFinishFailed)
-		return
+		return ResultFinishFailed
 	}
-	r.count(e, result)
+	return result
 }
 
 func (r *Runner) count(e *Entry, result string) {

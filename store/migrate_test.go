@@ -78,7 +78,7 @@ func checkMigrated(t *testing.T, s testStore, ids []int64) {
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, store.LatestMigration(driverOf(s)), v)
-	require.Equal(t, 9, v) // 0009_retention (0008 is another change's)
+	require.Equal(t, 9, v) // 0008_schedules, 0009_retention
 
 	for k, id := range ids {
 		d, err := s.GetDelivery(ctx, id)

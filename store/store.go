@@ -24,6 +24,9 @@
 //     commands keep (chatops.go): callback msgIds already handled, the
 //     command audit, who acknowledged an event, the first verification of
 //     each bank slip.
+//   - schedule_ticks, schedule_marks: what the scheduled jobs keep
+//     (schedule.go): each tick claimed once across replicas, and the facts
+//     a job remembers once (a source's silence, a reminder sent).
 //
 // The Store interface is implemented by SQLite (the default, embedded, no cgo)
 // and PostgreSQL (for several replicas). Nothing above the interface assumes
@@ -439,4 +442,36 @@ type Store interface {
 	// deliveries stay. A canceled ctx stops it between batches; what was
 	// committed stays purged and is counted in the result.
 	Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error)
+
+	// Schedules (issue 9).
+
+	// ClaimTick records that owner runs schedule name's tick at tickAt
+	// (insert-if-absent): won is true for exactly one caller across every
+	// replica, for ever, even when the winner dies before FinishTick.
+	ClaimTick(ctx context.Context, name string, tickAt time.Time, owner string, now time.Time) (won bool, err error)
+	// FinishTick records a claimed tick's result (required); a tick no one
+	// claimed is ErrNotFound.
+	FinishTick(ctx context.Context, name string, tickAt time.Time, result string, now time.Time) error
+	// LastTick returns name's latest tick scheduled before before with the
+	// given result (empty = any, unfinished included); ok is false when
+	// there is none.
+	LastTick(ctx context.Context, name string, before time.Time, result string) (tick ScheduleTick, ok bool, err error)
+	// SummarizeEvents counts and sums (exactly) the events of a period per
+	// source, kind and currency, sorted by them.
+	SummarizeEvents(ctx context.Context, p EventPeriod) ([]EventTotal, error)
+	// PeriodEvents returns up to q.Limit (0 = 100) events of a period with
+	// one of q.Kinds (unacknowledged ones only with q.Unacked), oldest
+	// received first, without raw body and headers, and how many match.
+	PeriodEvents(ctx context.Context, q PeriodQuery) (events []StoredEvent, total int, err error)
+	// LastReceived returns when each of sources last received an event;
+	// sources without events are left out.
+	LastReceived(ctx context.Context, sources []string) (map[string]time.Time, error)
+	// SetMark records m unless its key exists: first is true for the one
+	// caller that recorded it; stored is the mark as kept.
+	SetMark(ctx context.Context, m Mark) (stored Mark, first bool, err error)
+	// ListMarks lists the marks whose key starts with prefix, by key.
+	ListMarks(ctx context.Context, prefix string) ([]Mark, error)
+	// DeleteMark removes the mark key: existed is true for the one caller
+	// that removed it, and m is the mark it removed.
+	DeleteMark(ctx context.Context, key string) (m Mark, existed bool, err error)
 }

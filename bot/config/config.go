@@ -10,6 +10,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/robfig/cron/v3"
 )
 
 // Defaults for keys an admin may leave out.
@@ -129,16 +131,37 @@ type Retry struct {
 
 // Source is one webhook sender: POST /hooks/{name}.
 type Source struct {
-	Provider     string        `mapstructure:"provider"`
-	Secrets      []*SecretRef  `mapstructure:"secrets"`
-	MaxSkew      time.Duration `mapstructure:"max_skew"`
-	AllowIPs     []string      `mapstructure:"allow_ips"`
+	Provider string        `mapstructure:"provider"`
+	Secrets  []*SecretRef  `mapstructure:"secrets"`
+	MaxSkew  time.Duration `mapstructure:"max_skew"`
+	AllowIPs []string      `mapstructure:"allow_ips"`
+	// SilenceAfter is how long the source may receive nothing before a
+	// watchdog schedule alerts (0 = never).
 	SilenceAfter time.Duration `mapstructure:"silence_after"`
+	// SilenceHours, when set, are the source's business hours: only time
+	// inside them counts toward SilenceAfter (a bank that rests at night
+	// or on weekends is not silent then).
+	SilenceHours *SilenceHours `mapstructure:"silence_hours"`
 	Signature    *Signature    `mapstructure:"signature"`
 	Event        *EventMapping `mapstructure:"event"`
 	// Confirm, when set, confirms every money event of the source through
 	// the provider's API before it is routed (bot/confirm).
 	Confirm *Confirm `mapstructure:"confirm"`
+}
+
+// SilenceHours are a source's business hours, in the config's timezone:
+// the listed weekdays, From to To (HH:MM, To after From; "24:00" is the end
+// of the day).
+type SilenceHours struct {
+	Days []string `mapstructure:"days"` // mon tue wed thu fri sat sun; empty = every day
+	From string   `mapstructure:"from"`
+	To   string   `mapstructure:"to"`
+
+	// Weekdays, FromMin and ToMin are Days, From and To parsed: FromMin and
+	// ToMin are minutes since midnight.
+	Weekdays map[time.Weekday]bool `mapstructure:"-"`
+	FromMin  int                   `mapstructure:"-"`
+	ToMin    int                   `mapstructure:"-"`
 }
 
 // Confirm is a source's confirmation through its provider's API.
@@ -226,6 +249,25 @@ type Robot struct {
 	RobotCode      string `mapstructure:"robot_code"`
 	ConversationID string `mapstructure:"conversation_id"`
 	APIBase        string `mapstructure:"api_base"`
+	// SecretExpires is when the robot's signing secret (custom) or app
+	// secret (app) expires, RFC 3339; a key_expiry schedule reminds before.
+	SecretExpires string `mapstructure:"secret_expires"`
+
+	// SecretExpiresAt is SecretExpires, parsed; zero when unset.
+	SecretExpiresAt time.Time `mapstructure:"-"`
+}
+
+// ExpiringSecret is the secret robots.*.secret_expires is about: the
+// signing secret of a custom robot, the app secret of an app robot (empty
+// when the robot has none).
+func (r *Robot) ExpiringSecret() Secret {
+	switch r.Type {
+	case "custom":
+		return r.Secret
+	case "app":
+		return r.AppSecret
+	}
+	return ""
 }
 
 // OpsRouteName is the name of the route reserved for bankbot's own
@@ -322,11 +364,29 @@ const (
 	ChatModeStream   = "stream"
 )
 
-// Schedule is one cron job.
+// Schedule is one cron job (bot/schedule runs them).
 type Schedule struct {
 	Name     string `mapstructure:"name"`
 	Cron     string `mapstructure:"cron"`
 	Job      string `mapstructure:"job"`
 	Robot    string `mapstructure:"robot"`
 	Language string `mapstructure:"language"`
+	// Sources limits the summary and the watchdog to these sources (empty
+	// = every configured source).
+	Sources []string `mapstructure:"sources"`
 }
+
+// Scheduled jobs.
+const (
+	JobSummary   = "summary"
+	JobWatchdog  = "watchdog"
+	JobKeyExpiry = "key_expiry"
+	JobRetention = "retention"
+)
+
+// Jobs lists the scheduled jobs.
+func Jobs() []string { return []string{JobSummary, JobWatchdog, JobKeyExpiry, JobRetention} }
+
+// CronParser parses schedules' cron specs: standard 5-field specs and
+// descriptors (@daily, @every 15m), with an optional CRON_TZ= or TZ= prefix.
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

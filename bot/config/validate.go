@@ -8,10 +8,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/confirm"
@@ -138,8 +137,9 @@ func (c *Config) validate(ps *problems) {
 		c.validateRoute(ps, index("routes", i), rt, names)
 	}
 	c.validateChatops(ps)
+	scheduleNames := map[string]bool{}
 	for i, sc := range c.Schedules {
-		c.validateSchedule(ps, index("schedules", i), sc)
+		c.validateSchedule(ps, index("schedules", i), sc, scheduleNames)
 	}
 }
 
@@ -299,6 +299,9 @@ func (c *Config) validateSource(ps *problems, name string, src *Source) {
 	if src.SilenceAfter < 0 {
 		ps.add(join(p, "silence_after"), "must not be negative")
 	}
+	if src.SilenceHours != nil {
+		validateSilenceHours(ps, join(p, "silence_hours"), src.SilenceHours)
+	}
 	for i, ip := range src.AllowIPs {
 		if _, err := ParsePrefix(ip); err != nil {
 			ps.add(index(join(p, "allow_ips"), i), "%v", err)
@@ -307,6 +310,53 @@ func (c *Config) validateSource(ps *problems, name string, src *Source) {
 	if src.Confirm != nil {
 		validateConfirm(ps, join(p, "confirm"), src.Provider, src.Confirm)
 	}
+}
+
+// weekdays are the day names silence_hours.days takes.
+var weekdays = map[string]time.Weekday{"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday,
+	"wed": time.Wednesday, "thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday}
+
+// validateSilenceHours checks and parses a source's business hours.
+func validateSilenceHours(ps *problems, p string, h *SilenceHours) {
+	h.Weekdays = map[time.Weekday]bool{}
+	for i, d := range h.Days {
+		wd, ok := weekdays[strings.ToLower(strings.TrimSpace(d))]
+		if !ok {
+			ps.add(index(join(p, "days"), i), "not a weekday (mon tue wed thu fri sat sun): %q", d)
+			continue
+		}
+		h.Weekdays[wd] = true
+	}
+	if len(h.Days) == 0 {
+		for _, wd := range weekdays {
+			h.Weekdays[wd] = true
+		}
+	}
+	from, okF := clockMinutes(h.From)
+	if !okF || from == 24*60 {
+		ps.add(join(p, "from"), "not a time of day HH:MM from 00:00 to 23:59 (got %q)", h.From)
+	}
+	to, okT := clockMinutes(h.To)
+	if !okT {
+		ps.add(join(p, "to"), "not a time of day HH:MM from 00:01 to 24:00 (got %q)", h.To)
+	}
+	if okF && okT && to <= from {
+		ps.add(join(p, "to"), "must be after from (%s); hours that cross midnight are two days' hours", h.From)
+	}
+	h.FromMin, h.ToMin = from, to
+}
+
+// clockMinutes parses "HH:MM" (00:00 to 24:00) into minutes since midnight.
+func clockMinutes(s string) (int, bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	hh, err1 := strconv.Atoi(s[:2])
+	mm, err2 := strconv.Atoi(s[3:])
+	if err1 != nil || err2 != nil || hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+		return 0, false
+	}
+	return hh*60 + mm, true
 }
 
 // validateConfirm checks a source's confirm block.
@@ -357,6 +407,17 @@ func (c *Config) validateRobot(ps *problems, name string, r *Robot) {
 	case "console":
 	default:
 		ps.add(join(p, "type"), "must be custom, app or console (got %q)", r.Type)
+	}
+	if r.SecretExpires != "" {
+		t, err := time.Parse(time.RFC3339, r.SecretExpires)
+		switch {
+		case err != nil:
+			ps.add(join(p, "secret_expires"), "not an RFC 3339 time (e.g. 2026-12-01T00:00:00Z): %q", r.SecretExpires)
+		case r.ExpiringSecret() == "":
+			ps.add(join(p, "secret_expires"), "the robot has no secret to expire (secret for type: custom, app_secret for type: app)")
+		default:
+			r.SecretExpiresAt = t
+		}
 	}
 	if len(r.Keywords) > maxKeywords {
 		ps.add(join(p, "keywords"), "at most %d keywords: DingTalk's keyword security allows %d (got %d)", maxKeywords, maxKeywords, len(r.Keywords))
@@ -572,23 +633,37 @@ func (c *Config) validateChatops(ps *problems) {
 	}
 }
 
-// cronParser accepts standard 5-field specs and descriptors (@daily), with an
-// optional CRON_TZ= prefix.
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+// scheduleName is what a schedule's name may hold: it keys its ticks in the
+// store and labels its metrics.
+var scheduleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
-func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule) {
+func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule, names map[string]bool) {
 	if sc == nil {
 		ps.add(p, "empty schedule")
 		return
 	}
-	if sc.Name == "" {
+	switch {
+	case sc.Name == "":
 		ps.add(join(p, "name"), "required")
+	case !scheduleName.MatchString(sc.Name):
+		ps.add(join(p, "name"), "use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit (got %q)", sc.Name)
+	case names[sc.Name]:
+		ps.add(join(p, "name"), "another schedule is named %q (each tick is kept by schedule name)", sc.Name)
 	}
-	if _, err := cronParser.Parse(sc.Cron); err != nil {
+	names[sc.Name] = true
+	if _, err := CronParser.Parse(sc.Cron); err != nil {
 		ps.add(join(p, "cron"), "not a cron spec (minute hour day month weekday, e.g. \"0 18 * * *\"): %v", err)
 	}
-	if !slices.Contains([]string{"summary", "watchdog", "key_expiry", "retention"}, sc.Job) {
+	if !slices.Contains(Jobs(), sc.Job) {
 		ps.add(join(p, "job"), "must be summary, watchdog, key_expiry or retention (got %q)", sc.Job)
+	}
+	for i, s := range sc.Sources {
+		if _, ok := c.Sources[s]; !ok {
+			ps.add(index(join(p, "sources"), i), "no source named %q is configured", s)
+		}
+	}
+	if len(sc.Sources) > 0 && sc.Job != JobSummary && sc.Job != JobWatchdog {
+		ps.add(join(p, "sources"), "only the summary and watchdog jobs take sources")
 	}
 	if sc.Robot != "" {
 		if _, ok := c.Robots[sc.Robot]; !ok {
@@ -644,16 +719,80 @@ func (c *Config) Warnings(now time.Time) []string {
 			ws = append(ws, fmt.Sprintf("robots.%s.api_base: uses http://, so the app's access token and every message cross the network unencrypted; use https://", name))
 		}
 	}
-	if len(c.Schedules) > 0 {
-		ws = append(ws, "schedules: scheduled jobs are validated but not run by this version of bankbot")
-	}
-	for _, name := range sortedKeysOf(c.Sources) {
-		if src := c.Sources[name]; src != nil && src.SilenceAfter > 0 {
-			ws = append(ws, fmt.Sprintf("sources.%s.silence_after: the silence watchdog is not run by this version of bankbot; no alert comes when the source goes quiet", name))
-		}
-	}
+	ws = append(ws, c.scheduleWarnings()...)
 	if c.Chatops != nil && len(c.Chatops.AllowedConversations) == 0 {
 		ws = append(ws, "chatops.allowed_conversations: empty, so chat commands show no amounts or references anywhere (help answers with each group's conversation id)")
+	}
+	return ws
+}
+
+// scheduleWarnings names the configured keys that are not active because no
+// schedule runs the job that reads them, and the scheduled jobs that have
+// nothing to do.
+func (c *Config) scheduleWarnings() []string {
+	var ws []string
+	jobs := map[string]int{} // job -> index of its first schedule
+	watchAll, watched := false, map[string]bool{}
+	for i, sc := range c.Schedules {
+		if sc == nil {
+			continue
+		}
+		if _, ok := jobs[sc.Job]; !ok {
+			jobs[sc.Job] = i
+		}
+		if sc.Job == JobWatchdog {
+			watchAll = watchAll || len(sc.Sources) == 0
+			for _, s := range sc.Sources {
+				watched[s] = true
+			}
+		}
+	}
+	_, watchdog := jobs[JobWatchdog]
+	_, keyExpiry := jobs[JobKeyExpiry]
+	silent, expiring := false, false
+	for _, name := range sortedKeysOf(c.Sources) {
+		src := c.Sources[name]
+		if src == nil {
+			continue
+		}
+		p := join("sources", name)
+		switch {
+		case src.SilenceAfter <= 0:
+			if src.SilenceHours != nil {
+				ws = append(ws, fmt.Sprintf("%s.silence_hours: not active: the source sets no silence_after", p))
+			}
+		case !watchdog:
+			ws = append(ws, fmt.Sprintf("%s.silence_after: not active: no schedule runs the watchdog job, so no alert comes when the source goes quiet (add a schedule with job: watchdog, e.g. cron \"*/5 * * * *\")", p))
+		case !watchAll && !watched[name]:
+			ws = append(ws, fmt.Sprintf("%s.silence_after: not active: no watchdog schedule lists %s in its sources", p, name))
+		default:
+			silent = true
+		}
+		for i, s := range src.Secrets {
+			if s == nil || s.ExpiresAt.IsZero() {
+				continue
+			}
+			expiring = true
+			if !keyExpiry {
+				ws = append(ws, fmt.Sprintf("%s: no reminder comes before the key expires: no schedule runs the key_expiry job (the log and config check still warn in its last 7 days)", join(index(join(p, "secrets"), i), "expires")))
+			}
+		}
+	}
+	for _, name := range sortedKeysOf(c.Robots) {
+		r := c.Robots[name]
+		if r == nil || r.SecretExpiresAt.IsZero() {
+			continue
+		}
+		expiring = true
+		if !keyExpiry {
+			ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: not active: no schedule runs the key_expiry job, so no reminder comes before the secret expires", name))
+		}
+	}
+	if i, ok := jobs[JobWatchdog]; ok && !silent {
+		ws = append(ws, fmt.Sprintf("%s: the watchdog job watches no source: set silence_after on the sources to watch", index("schedules", i)))
+	}
+	if i, ok := jobs[JobKeyExpiry]; ok && !expiring {
+		ws = append(ws, fmt.Sprintf("%s: the key_expiry job has nothing to remind of: no source secret sets expires and no robot sets secret_expires", index("schedules", i)))
 	}
 	return ws
 }

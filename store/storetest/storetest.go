@@ -103,6 +103,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Unavailable/CanceledContext", testUnavailableCanceled},
 		{"Unavailable/AfterClose", testUnavailableAfterClose},
 	}
+	tests = append(tests, scheduleTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

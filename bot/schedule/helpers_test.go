@@ -1,0 +1,347 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/sirupsen/logrus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/store"
+)
+
+const demoKey = "YmFua2JvdC1kZW1vLXNlY3JldC1kby1ub3QtdXNlLWluLXByb2R1Y3Rpb24="
+
+var bangkok = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Bangkok")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+// bkk is a time in Asia/Bangkok.
+func bkk(y int, m time.Month, d, hh, mm, ss int) time.Time {
+	return time.Date(y, m, d, hh, mm, ss, 0, bangkok)
+}
+
+// fakeClock is a manual Clock: After registers a timer that Advance fires.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	seq     int
+	timers  []*fakeTimer
+	changed chan struct{}
+}
+
+type fakeTimer struct {
+	seq   int
+	at    time.Time
+	ch    chan time.Time
+	fired bool
+}
+
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t, changed: make(chan struct{})} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.seq++
+	tm := &fakeTimer{seq: c.seq, at: c.now.Add(d), ch: ch}
+	if d <= 0 {
+		tm.fired = true
+		ch <- c.now
+	}
+	c.timers = append(c.timers, tm)
+	close(c.changed)
+	c.changed = make(chan struct{})
+	return ch
+}
+
+// Set moves the clock to t (not backwards) and fires every timer due.
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t
+	}
+	for _, tm := range c.timers {
+		if !tm.fired && !tm.at.After(c.now) {
+			tm.fired = true
+			tm.ch <- c.now
+		}
+	}
+}
+
+// mark returns the sequence number of the last timer registered.
+func (c *fakeClock) mark() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
+}
+
+// waitSleeping waits until n goroutines (runners' loops) sleep on timers
+// registered after mark that are not due yet: they finished the round the
+// last change started.
+func (c *fakeClock) waitSleeping(t *testing.T, mark, n int) {
+	t.Helper()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		k := 0
+		for _, tm := range c.timers {
+			if tm.seq > mark && !tm.fired && tm.at.After(c.now) {
+				k++
+			}
+		}
+		if k >= n {
+			c.mu.Unlock()
+			return
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("%d runner(s) did not go to sleep on the clock", n)
+		}
+	}
+}
+
+// advance moves the clock to to and waits until n runners sleep again.
+func (c *fakeClock) advance(t *testing.T, to time.Time, n int) {
+	t.Helper()
+	m := c.mark()
+	c.Set(to)
+	c.waitSleeping(t, m, n)
+}
+
+// stores returns the drivers to run a test on: SQLite in t.TempDir, and
+// PostgreSQL when BANKBOT_TEST_POSTGRES_DSN is set.
+func stores() []string {
+	out := []string{"sqlite"}
+	if os.Getenv("BANKBOT_TEST_POSTGRES_DSN") != "" {
+		out = append(out, "postgres")
+	}
+	return out
+}
+
+// openStore opens a new, empty store of the driver.
+func openStore(t *testing.T, driver string) store.Store {
+	t.Helper()
+	var (
+		s   store.Store
+		err error
+	)
+	switch driver {
+	case "postgres":
+		s, err = store.OpenPostgres(t.Context(), pgSchema(t))
+	default:
+		s, err = store.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "bankbot.db"))
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// pgSchema creates a schema for one test, dropped at cleanup, and returns a
+// DSN whose search_path points at it.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("BANKBOT_TEST_POSTGRES_DSN")
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	schema := fmt.Sprintf("bankbot_sched_%d_%s", os.Getpid(), hex.EncodeToString(rnd[:]))
+	admin, err := pgx.Connect(t.Context(), dsn)
+	require.NoError(t, err)
+	_, err = admin.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	require.NoError(t, err)
+	require.NoError(t, admin.Close(t.Context()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		admin, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer admin.Close(ctx)
+		_, _ = admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	})
+	sep := "?"
+	if bytes.ContainsRune([]byte(dsn), '?') {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
+}
+
+// loadConfig writes yaml (after a common head: Asia/Bangkok, sources opn
+// and stripe, robot finance) to a file and loads it.
+func loadConfig(t *testing.T, extra string) *config.Config {
+	t.Helper()
+	yaml := `timezone: Asia/Bangkok
+language: en
+storage: {driver: sqlite, dsn: ":memory:"}
+sources:
+  opn:
+    provider: omise
+    secrets:
+      - value: ` + demoKey + `
+  stripe:
+    provider: omise
+    secrets:
+      - value: ` + demoKey + `
+robots:
+  finance:
+    type: console
+routes:
+  - name: all
+    robot: finance
+` + extra
+	return loadYAML(t, yaml)
+}
+
+// loadYAML loads a whole config file.
+func loadYAML(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(yaml), 0o600))
+	cfg, err := config.Load(path, func(string) (string, bool) { return "", false })
+	require.NoError(t, err)
+	return cfg
+}
+
+// posted records the messages the jobs post.
+type posted struct {
+	mu   sync.Mutex
+	msgs []Message
+	fail error
+}
+
+func (p *posted) post(_ context.Context, m Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.fail != nil {
+		return p.fail
+	}
+	p.msgs = append(p.msgs, m)
+	return nil
+}
+
+func (p *posted) all() []Message {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Message(nil), p.msgs...)
+}
+
+// tickResult is one OnTick call.
+type tickResult struct{ schedule, job, result string }
+
+// runner is a Runner under test, its results and its log.
+type runner struct {
+	*Runner
+	results chan tickResult
+	log     *bytes.Buffer
+	logMu   *sync.Mutex
+	stop    func()
+}
+
+type syncWriter struct {
+	mu  *sync.Mutex
+	buf *bytes.Buffer
+}
+
+func (w syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+// startRunner starts a runner of cfg on clock and st, named owner.
+func startRunner(t *testing.T, owner string, clock Clock, st store.Store, cfg *config.Config, p *posted) *runner {
+	t.Helper()
+	r := &runner{results: make(chan tickResult, 100), log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
+	l := logrus.New()
+	l.SetOutput(syncWriter{r.logMu, r.log})
+	r.Runner = New(Options{Clock: clock, Log: l, Owner: owner, Deps: Deps{Store: st, Post: p.post},
+		OnTick: func(s, j, res string) { r.results <- tickResult{s, j, res} }})
+	require.NoError(t, r.Apply(cfg))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		r.Run(ctx)
+		close(done)
+	}()
+	r.stop = func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(r.stop)
+	return r
+}
+
+// apply applies cfg and waits until the runner sleeps again.
+func (r *runner) apply(t *testing.T, c *fakeClock, cfg *config.Config) {
+	t.Helper()
+	m := c.mark()
+	require.NoError(t, r.Apply(cfg))
+	c.waitSleeping(t, m, 1)
+}
+
+// next waits for the runner's next tick result.
+func (r *runner) next(t *testing.T) tickResult {
+	t.Helper()
+	select {
+	case res := <-r.results:
+		return res
+	case <-time.After(10 * time.Second):
+		t.Fatal("no tick finished")
+		return tickResult{}
+	}
+}
+
+// none checks that no tick result is pending.
+func (r *runner) none(t *testing.T) {
+	t.Helper()
+	select {
+	case res := <-r.results:
+		t.Fatalf("unexpected tick %+v", res)
+	default:
+	}
+}
+
+func (r *runner) logText() string {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	return r.log.String()
+}
+
+// event inserts an event of source received at at.
+func event(t *testing.T, s store.Store, id, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time) {
+	t.Helper()
+	_, err := s.InsertEvent(t.Context(), store.NewEvent{
+		ID: id, Source: source, ReceivedAt: at, Body: []byte(`{}`),
+		Event: bankhooks.Event{Provider: "omise", ID: "p_" + id, Kind: kind, Amount: amount, Currency: currency,
+			Reference: "ref-" + id, Livemode: true, OccurredAt: at},
+	})
+	require.NoError(t, err)
+}

@@ -1,0 +1,25 @@
+-- 0008: scheduled jobs (issue 9).
+
+-- ClaimTick / FinishTick / LastTick: one row per (schedule, scheduled
+-- time) that some replica claimed; the primary key makes the claim an
+-- insert-if-absent, so a tick runs once across restarts and replicas.
+CREATE TABLE schedule_ticks (
+    name       TEXT    NOT NULL,
+    tick_at    INTEGER NOT NULL,
+    owner      TEXT    NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    done_at    INTEGER,
+    result     TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (name, tick_at)
+);
+
+-- SetMark / ListMarks / DeleteMark: what the jobs must remember once for
+-- every replica (a source's silence, a key-expiry reminder sent).
+CREATE TABLE schedule_marks (
+    key   TEXT    PRIMARY KEY,
+    value TEXT    NOT NULL DEFAULT '',
+    at    INTEGER NOT NULL
+);
+
+-- LastReceived (the watchdog) and the summary's per-source windows.
+CREATE INDEX events_source_received ON events (source, received_at);

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/schedule"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
@@ -75,6 +76,12 @@ type App struct {
 	// confirmAlerts remembers the sources whose failing confirmation the
 	// ops route was told about.
 	confirmAlerts confirmState
+
+	// scheduler runs the config's schedules (bot/schedule).
+	scheduler *schedule.Runner
+	// retention is the retention job's work (storage purging), nil until
+	// it is wired: the job then records unavailable.
+	retention func(ctx context.Context, now time.Time) (string, error)
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then
@@ -133,6 +140,8 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: "start", Result: string(ReloadApplied)}
 	a.deliverer = newDeliverer(a)
 	a.chat = newChatBridge(a)
+	a.scheduler = a.newScheduler()
+	a.applySchedules(cfg)
 	return a, nil
 }
 
@@ -211,6 +220,7 @@ func (a *App) serve(ctx context.Context) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { a.routeLoop(workCtx) })
 	workers.Go(func() { a.reloadLoop(workCtx) })
+	workers.Go(func() { a.scheduler.Run(workCtx) })
 	a.deliverer.sync(workCtx)
 	a.chat.start(workCtx)
 	if a.chatStreamOn() {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/schedule"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
@@ -82,6 +83,9 @@ type App struct {
 	// console is the web console's handler (consoleHandler).
 	consoleOnce sync.Once
 	console     http.Handler
+
+	// scheduler runs the config's schedules (bot/schedule).
+	scheduler *schedule.Runner
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then
@@ -141,6 +145,8 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.appliedAt = a.lastReload.At
 	a.deliverer = newDeliverer(a)
 	a.chat = newChatBridge(a)
+	a.scheduler = a.newScheduler()
+	a.applySchedules(cfg)
 	return a, nil
 }
 
@@ -219,6 +225,7 @@ func (a *App) serve(ctx context.Context) error {
 	var workers sync.WaitGroup
 	workers.Go(func() { a.routeLoop(workCtx) })
 	workers.Go(func() { a.reloadLoop(workCtx) })
+	workers.Go(func() { a.scheduler.Run(workCtx) })
 	a.deliverer.sync(workCtx)
 	a.chat.start(workCtx)
 	if a.chatStreamOn() {

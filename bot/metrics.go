@@ -33,6 +33,9 @@ type Metrics struct {
 	Reloads         *prometheus.CounterVec
 	ConfigInfo      *prometheus.GaugeVec
 	Confirm         *prometheus.CounterVec
+	// ScheduleTicks counts scheduled ticks by schedule, job and result
+	// (bot/schedule: ok, failed, unavailable, skipped, other_runner …).
+	ScheduleTicks *prometheus.CounterVec
 
 	// stateSet lists the robots whose bankbot_robot_state series exist:
 	// precreate sets them once, later the deliverer owns them.
@@ -117,6 +120,11 @@ func NewMetrics(st store.Store, version string, clock Clock) *Metrics {
 		m.Unrouted, m.Messages, m.RateLimited, m.RobotState, m.OpsAlerts, m.ReloadOK, m.ReloadTime, m.Reloads, m.ConfigInfo, m.Confirm, build,
 		&outboxCollector{st: st, clock: clock},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.ScheduleTicks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bankbot_schedule_ticks_total",
+		Help: "Scheduled ticks by schedule, job and result: ok, failed, unavailable (the job cannot run), skipped (missed or overlapping), other_runner (another replica or run claimed it), claim_failed, finish_failed.",
+	}, []string{"schedule", "job", "result"})
+	m.Registry.MustRegister(m.ScheduleTicks)
 	return m
 }
 

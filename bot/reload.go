@@ -160,6 +160,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	a.fingerprint = fp
 	configureLogger(a.log, cfg.Log)
 	a.deliverer.apply()
+	a.applySchedules(cfg)
 	a.metrics.ReloadOK.Set(1)
 	a.metrics.ReloadTime.Set(float64(a.clock.Now().Unix()))
 	a.metrics.ConfigInfo.Reset()

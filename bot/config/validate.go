@@ -722,7 +722,7 @@ func (c *Config) Warnings(now time.Time) []string {
 			ws = append(ws, fmt.Sprintf("robots.%s.api_base: uses http://, so the app's access token and every message cross the network unencrypted; use https://", name))
 		}
 	}
-	ws = append(ws, c.scheduleWarnings()...)
+	ws = append(ws, c.scheduleWarnings(now)...)
 	if c.Chatops != nil && len(c.Chatops.AllowedConversations) == 0 {
 		ws = append(ws, "chatops.allowed_conversations: empty, so chat commands show no amounts or references anywhere (help answers with each group's conversation id)")
 	}
@@ -731,8 +731,9 @@ func (c *Config) Warnings(now time.Time) []string {
 
 // scheduleWarnings names the configured keys that are not active because no
 // schedule runs the job that reads them, and the scheduled jobs that have
-// nothing to do.
-func (c *Config) scheduleWarnings() []string {
+// nothing to do. Keys already expired at now are left to the warnings about
+// them.
+func (c *Config) scheduleWarnings(now time.Time) []string {
 	var ws []string
 	jobs := map[string]int{} // job -> index of its first schedule
 	watchAll, watched := false, map[string]bool{}
@@ -772,7 +773,7 @@ func (c *Config) scheduleWarnings() []string {
 			silent = true
 		}
 		for i, s := range src.Secrets {
-			if s == nil || s.ExpiresAt.IsZero() {
+			if s == nil || s.ExpiresAt.IsZero() || !now.Before(s.ExpiresAt) {
 				continue
 			}
 			expiring = true
@@ -783,7 +784,7 @@ func (c *Config) scheduleWarnings() []string {
 	}
 	for _, name := range sortedKeysOf(c.Robots) {
 		r := c.Robots[name]
-		if r == nil || r.SecretExpiresAt.IsZero() {
+		if r == nil || r.SecretExpiresAt.IsZero() || !now.Before(r.SecretExpiresAt) {
 			continue
 		}
 		expiring = true

@@ -252,9 +252,16 @@ func (r *Runner) Apply(cfg *config.Config) error {
 // Run runs the schedules until ctx ends, then waits for the ticks running.
 func (r *Runner) Run(ctx context.Context) {
 	defer r.wg.Wait()
+	select {
+	case <-r.wake: // the Apply before Run: catchUp sees it
+	default:
+	}
 	r.catchUp(ctx)
 	for {
-		wait := r.runDue(ctx, r.o.Clock.Now())
+		next := r.runDue(ctx, r.o.Clock.Now())
+		// The wait is measured when it starts: a clock that moved during
+		// the round shortens it (to nothing when the next tick is due).
+		wait := min(max(next.Sub(r.o.Clock.Now()), 0), maxSleep)
 		select {
 		case <-ctx.Done():
 			return
@@ -334,15 +341,15 @@ func (r *Runner) logSkipped(ctx context.Context, log *logrus.Entry, e *Entry, pr
 	r.count(e, ResultSkipped)
 }
 
-// runDue starts the ticks due at now and returns how long to wait for the
-// next one.
-func (r *Runner) runDue(ctx context.Context, now time.Time) time.Duration {
+// runDue starts the ticks due at now and returns when the next one is due
+// (at most maxSleep after now).
+func (r *Runner) runDue(ctx context.Context, now time.Time) time.Time {
 	r.mu.Lock()
 	var due []struct {
 		st *state
 		at time.Time
 	}
-	wait := maxSleep
+	next := now.Add(maxSleep)
 	for _, st := range r.entries {
 		if st.next.IsZero() {
 			st.next = st.e.Next(now) // new since the last round
@@ -362,7 +369,9 @@ func (r *Runner) runDue(ctx context.Context, now time.Time) time.Duration {
 			}{st, at})
 			st.next = st.e.Next(at)
 		}
-		wait = min(wait, st.next.Sub(now))
+		if st.next.Before(next) {
+			next = st.next
+		}
 	}
 	r.mu.Unlock()
 	slices.SortFunc(due, func(a, b struct {
@@ -374,7 +383,7 @@ func (r *Runner) runDue(ctx context.Context, now time.Time) time.Duration {
 	for _, d := range due {
 		r.start(ctx, d.st, d.at, "")
 	}
-	return max(wait, 0)
+	return next
 }
 
 // start runs the tick of st at in its own goroutine, unless the previous

@@ -21,5 +21,5 @@ CREATE TABLE schedule_marks (
     at    TIMESTAMPTZ NOT NULL
 );
 
--- LastReceived (the watchdog) and the summary's per-source windows.
-CREATE INDEX events_source_received ON events (source, received_at);
+-- LastReceived (the watchdog) and the summary's per-source windows use
+-- events_source_received (source, received_at, id), created by 0010.

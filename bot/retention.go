@@ -1,0 +1,44 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/bankbot/bankbot/store"
+)
+
+// retentionPause is waited between two purge batches so the webhooks that
+// commit meanwhile get the database between them.
+const retentionPause = 20 * time.Millisecond
+
+// retention is the scheduled retention job's work: it purges what is older
+// than storage.retention (store.Purge: raw bodies and headers of events whose
+// deliveries are all sent, the attempt log, chat msgIds and audit) and says
+// what it did.
+//
+// Failure policy: fails open on completeness and closed on data. A batch that
+// fails ends the run with its error (the tick is recorded failed, the next
+// tick starts again from the oldest row still holding a body); what was
+// committed stays purged; an event whose deliveries are not all sent keeps its
+// body, so no dead letter or pending delivery loses what replay needs.
+func (a *App) retention(ctx context.Context, now time.Time) (string, error) {
+	st := a.runtime.Load().Config.Storage
+	cut := now.Add(-st.Retention.Duration())
+	res, err := a.store.Purge(ctx, store.PurgeOptions{
+		Before: cut, Now: now, BatchSize: st.RetentionBatch, Pause: retentionPause,
+	})
+	a.log.WithFields(logrus.Fields{
+		"before": cut.UTC().Format(time.RFC3339), "bodies": res.Bodies, "body_bytes": res.BodyBytes,
+		"kept": res.Kept, "attempts": res.Attempts, "chat_messages": res.ChatMessages,
+		"chat_audit": res.ChatAudit, "batches": res.Batches, "reclaimed_bytes": res.ReclaimedBytes,
+	}).Info("retention purge")
+	what := fmt.Sprintf("purged before %s: %d bodies (%d bytes), %d attempts, %d chat ids, %d audit rows; %d old events kept (not all sent); %d bytes given back",
+		cut.UTC().Format(time.RFC3339), res.Bodies, res.BodyBytes, res.Attempts, res.ChatMessages, res.ChatAudit, res.Kept, res.ReclaimedBytes)
+	if err != nil {
+		return what, fmt.Errorf("retention purge: %w", err)
+	}
+	return what, nil
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/bot/render"
@@ -631,8 +633,12 @@ func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule, names ma
 		ps.add(join(p, "name"), "another schedule is named %q (each tick is kept by schedule name)", sc.Name)
 	}
 	names[sc.Name] = true
-	if _, err := CronParser.Parse(sc.Cron); err != nil {
+	if s, err := CronParser.Parse(sc.Cron); err != nil {
 		ps.add(join(p, "cron"), "not a cron spec (minute hour day month weekday, e.g. \"0 18 * * *\"): %v", err)
+	} else if every, ok := s.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
+		// Each tick is a row in the store: a schedule runs at most once a
+		// minute, as a 5-field spec does.
+		ps.add(join(p, "cron"), "@every must be at least 1m (got %s)", every.Delay)
 	}
 	if !slices.Contains(Jobs(), sc.Job) {
 		ps.add(join(p, "job"), "must be summary, watchdog, key_expiry or retention (got %q)", sc.Job)

@@ -695,6 +695,14 @@ func (c *Config) Warnings(now time.Time) []string {
 		if r == nil {
 			continue
 		}
+		if t := r.SecretExpiresAt; !t.IsZero() {
+			switch {
+			case !now.Before(t):
+				ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: expired at %s; DingTalk refuses the robot's messages once its secret is gone: set the new secret", name, t.Format(time.RFC3339)))
+			case t.Sub(now) < 7*24*time.Hour:
+				ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: expires at %s (in %s)", name, t.Format(time.RFC3339), t.Sub(now).Round(time.Minute)))
+			}
+		}
 		if r.Type == "custom" && r.Secret == "" && len(r.Keywords) == 0 {
 			ws = append(ws, fmt.Sprintf("robots.%s.secret: not set; DingTalk then needs a keyword or IP allowlist on the robot", name))
 		}

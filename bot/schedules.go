@@ -26,6 +26,14 @@ func (a *App) newScheduler() *schedule.Runner {
 // applySchedules hands the runtime's config to the scheduler (at start and
 // after every reload).
 func (a *App) applySchedules(cfg *config.Config) {
+	// The ok and failed series of each schedule exist at 0 from the start,
+	// so an alert on failures sees them before the first tick.
+	for _, sc := range cfg.Schedules {
+		if sc != nil {
+			a.metrics.ScheduleTicks.WithLabelValues(sc.Name, sc.Job, schedule.ResultOK)
+			a.metrics.ScheduleTicks.WithLabelValues(sc.Name, sc.Job, schedule.ResultFailed)
+		}
+	}
 	if err := a.scheduler.Apply(cfg); err != nil {
 		// Validation parses every spec, so this is a bug, not a config
 		// problem: the schedules keep the previous config's.

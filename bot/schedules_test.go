@@ -51,6 +51,7 @@ func TestSchedules_SummaryGoesThroughTheOutbox(t *testing.T) {
 		cancel()
 		<-done
 	})
+	require.Contains(t, scrape(t, ta), `bankbot_schedule_ticks_total{job="summary",result="failed",schedule="daily"} 0`, "precreated")
 	ta.clock.waitTimer(t, mark, anyTimer)
 	ta.clock.Advance(time.Hour) // 18:00 Bangkok
 	d := ta.waitScheduled(t, "daily")

@@ -166,6 +166,8 @@ func TestParse_Problems(t *testing.T) {
 			[]string{"schedules[0].cron: not a cron spec"}},
 		{"bad job", base("schedules:\n  - name: daily\n    cron: \"0 18 * * *\"\n    job: coffee\n    robot: preview\n"), nil,
 			[]string{`schedules[0].job: must be summary, watchdog, key_expiry or retention (got "coffee")`}},
+		{"@every under a minute", base("schedules:\n  - {name: fast, cron: \"@every 10s\", job: watchdog, robot: preview}\n"), nil,
+			[]string{"schedules[0].cron: @every must be at least 1m (got 10s)"}},
 		{"schedule names", base("schedules:\n  - {name: daily, cron: \"0 18 * * *\", job: summary, robot: preview}\n  - {name: daily, cron: \"0 9 * * *\", job: summary, robot: preview}\n  - {name: \"a b\", cron: \"0 9 * * *\", job: summary, robot: preview}\n"), nil,
 			[]string{`schedules[1].name: another schedule is named "daily"`, `schedules[2].name: use up to 64 letters`}},
 		{"schedule sources", base("schedules:\n  - {name: daily, cron: \"0 18 * * *\", job: summary, robot: preview, sources: [opn, stripe]}\n  - {name: keys, cron: \"0 9 * * *\", job: key_expiry, robot: preview, sources: [opn]}\n"), nil,

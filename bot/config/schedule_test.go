@@ -30,3 +30,14 @@ func TestParse_ScheduleKeys(t *testing.T) {
 	require.Len(t, cfg.Sources["opn"].SilenceHours.Weekdays, 7)
 	require.Equal(t, 6*60+30, cfg.Sources["opn"].SilenceHours.ToMin)
 }
+
+func TestWarnings_RobotSecretExpiresSoon(t *testing.T) {
+	yaml := strings.Replace(base(""), "    type: console\n", "    webhook: https://oapi.dingtalk.com/robot/send?access_token=x\n    secret: SECabc\n    secret_expires: 2027-01-10T00:00:00Z\n", 1)
+	cfg, err := parse(t, yaml, nil)
+	require.NoError(t, err)
+	at := time.Date(2027, 1, 7, 22, 0, 0, 0, time.UTC)
+	require.Contains(t, cfg.Warnings(at), "robots.preview.secret_expires: expires at 2027-01-10T00:00:00Z (in 50h0m0s)")
+	for _, w := range cfg.Warnings(at.Add(-8 * 24 * time.Hour)) {
+		require.NotContains(t, w, "expires at", "more than 7 days ahead: only the key_expiry hint")
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/confirm"
 	"github.com/bankbot/bankbot/bot/render"
@@ -654,8 +656,12 @@ func (c *Config) validateSchedule(ps *problems, p string, sc *Schedule, names ma
 		ps.add(join(p, "name"), "another schedule is named %q (each tick is kept by schedule name)", sc.Name)
 	}
 	names[sc.Name] = true
-	if _, err := CronParser.Parse(sc.Cron); err != nil {
+	if s, err := CronParser.Parse(sc.Cron); err != nil {
 		ps.add(join(p, "cron"), "not a cron spec (minute hour day month weekday, e.g. \"0 18 * * *\"): %v", err)
+	} else if every, ok := s.(cron.ConstantDelaySchedule); ok && every.Delay < time.Minute {
+		// Each tick is a row in the store: a schedule runs at most once a
+		// minute, as a 5-field spec does.
+		ps.add(join(p, "cron"), "@every must be at least 1m (got %s)", every.Delay)
 	}
 	if !slices.Contains(Jobs(), sc.Job) {
 		ps.add(join(p, "job"), "must be summary, watchdog, key_expiry or retention (got %q)", sc.Job)
@@ -711,6 +717,14 @@ func (c *Config) Warnings(now time.Time) []string {
 		r := c.Robots[name]
 		if r == nil {
 			continue
+		}
+		if t := r.SecretExpiresAt; !t.IsZero() {
+			switch {
+			case !now.Before(t):
+				ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: expired at %s; DingTalk refuses the robot's messages once its secret is gone: set the new secret", name, t.Format(time.RFC3339)))
+			case t.Sub(now) < 7*24*time.Hour:
+				ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: expires at %s (in %s)", name, t.Format(time.RFC3339), t.Sub(now).Round(time.Minute)))
+			}
 		}
 		if r.Type == "custom" && r.Secret == "" && len(r.Keywords) == 0 {
 			ws = append(ws, fmt.Sprintf("robots.%s.secret: not set; DingTalk then needs a keyword or IP allowlist on the robot", name))

@@ -279,10 +279,16 @@ func (w syncWriter) Write(p []byte) (int, error) {
 // startRunner starts a runner of cfg on clock and st, named owner.
 func startRunner(t *testing.T, owner string, clock Clock, st store.Store, cfg *config.Config, p *posted) *runner {
 	t.Helper()
+	return startRunnerJobs(t, owner, clock, st, cfg, p, nil)
+}
+
+// startRunnerJobs is startRunner with another job registry (nil: Registry).
+func startRunnerJobs(t *testing.T, owner string, clock Clock, st store.Store, cfg *config.Config, p *posted, jobs map[string]Job) *runner {
+	t.Helper()
 	r := &runner{results: make(chan tickResult, 100), log: &bytes.Buffer{}, logMu: &sync.Mutex{}}
 	l := logrus.New()
 	l.SetOutput(syncWriter{r.logMu, r.log})
-	r.Runner = New(Options{Clock: clock, Log: l, Owner: owner, Deps: Deps{Store: st, Post: p.post},
+	r.Runner = New(Options{Clock: clock, Log: l, Owner: owner, Deps: Deps{Store: st, Post: p.post}, Jobs: jobs,
 		OnTick: func(s, j, res string) { r.results <- tickResult{s, j, res} }})
 	require.NoError(t, r.Apply(cfg))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -253,4 +254,48 @@ func TestRunner_FailedPostIsRecordedAndNextSummaryCoversIt(t *testing.T) {
 	require.Len(t, msgs, 2)
 	require.True(t, strings.Contains(msgs[1].Text, "2026-12-01 18:00 – 2026-12-03 18:00"), msgs[1].Text)
 	require.Contains(t, msgs[1].Text, "**THB 100.00**", "the failed tick's events are in the next summary")
+}
+
+func TestRunner_OverlapAndChangeWhileRunning(t *testing.T) {
+	st := openStore(t, "sqlite")
+	started, release := make(chan time.Time, 4), make(chan struct{})
+	jobs := map[string]Job{"summary": func(ctx context.Context, _ *Deps, tk Tick) (string, error) {
+		started <- tk.At
+		<-release
+		return ResultOK, nil
+	}}
+	clock := newFakeClock(bkk(2026, 12, 1, 17, 59, 0))
+	r := startRunnerJobs(t, "a", clock, st, loadConfig(t, "schedules:\n  - {name: x, cron: \"*/30 * * * *\", job: summary, robot: finance}\n"), &posted{}, jobs)
+	clock.waitSleeping(t, 0, 1)
+	clock.advance(t, bkk(2026, 12, 1, 18, 0, 0), 1)
+	require.Equal(t, bkk(2026, 12, 1, 18, 0, 0), recv(t, started).In(bangkok))
+
+	// The 18:30 tick comes while 18:00 still runs: skipped, not run twice
+	// at once.
+	clock.advance(t, bkk(2026, 12, 1, 18, 30, 0), 1)
+	require.Equal(t, tickResult{"x", "summary", ResultSkipped}, r.next(t))
+	require.Contains(t, r.logText(), "the previous tick still runs")
+
+	// The schedule changes while its tick runs; when it ends, the new
+	// definition runs at its time.
+	r.apply(t, clock, loadConfig(t, "schedules:\n  - {name: x, cron: \"0 19 * * *\", job: summary, robot: finance}\n"))
+	release <- struct{}{}
+	require.Equal(t, tickResult{"x", "summary", ResultOK}, r.next(t))
+	clock.advance(t, bkk(2026, 12, 1, 19, 0, 0), 1)
+	require.Equal(t, bkk(2026, 12, 1, 19, 0, 0), recv(t, started).In(bangkok))
+	release <- struct{}{}
+	require.Equal(t, tickResult{"x", "summary", ResultOK}, r.next(t))
+}
+
+// recv receives from ch, failing the test after 10 s of real time.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing received")
+		var zero T
+		return zero
+	}
 }

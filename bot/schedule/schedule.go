@@ -225,16 +225,19 @@ func (r *Runner) Apply(cfg *config.Config) error {
 	defer r.mu.Unlock()
 	next := make(map[string]*state, len(es))
 	for _, e := range es {
-		if old, ok := r.entries[e.Name]; ok && old.e.same(e) {
+		old, ok := r.entries[e.Name]
+		switch {
+		case !ok:
+			next[e.Name] = &state{e: e, next: e.Next(now)}
+		case old.e.same(e):
 			old.e = e
 			next[e.Name] = old
-			continue
+		default:
+			// Changed: timed afresh, but the same state, so a tick of the
+			// old definition still running keeps the next one waiting.
+			old.e, old.next = e, e.Next(now)
+			next[e.Name] = old
 		}
-		st := &state{e: e, next: e.Next(now)}
-		if old, ok := r.entries[e.Name]; ok {
-			st.running = old.running
-		}
-		next[e.Name] = st
 	}
 	for name := range r.entries {
 		if _, ok := next[name]; !ok {

@@ -136,10 +136,24 @@ func TemplateProblems(cfg *config.Config) config.Problems {
 	if cfg == nil {
 		return nil
 	}
-	if _, err := buildEngine(cfg); err != nil {
-		return config.Problems{{Path: "templates", Msg: err.Error()}}
+	_, err := buildEngine(cfg)
+	return templateProblems(err)
+}
+
+// templateProblems is one "templates" problem per template error (New
+// joins them, some joins nested), so config check prints one line for each.
+func templateProblems(err error) config.Problems {
+	if err == nil {
+		return nil
 	}
-	return nil
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var ps config.Problems
+		for _, e := range j.Unwrap() {
+			ps = append(ps, templateProblems(e)...)
+		}
+		return ps
+	}
+	return config.Problems{{Path: "templates", Msg: err.Error()}}
 }
 
 // Build turns a validated Config into a Runtime: templates are parsed and
@@ -157,9 +171,7 @@ func Build(cfg *config.Config, deps BuildDeps) (*Runtime, error) {
 		Backoff: Backoff{Initial: cfg.Delivery.Retry.Initial, Max: cfg.Delivery.Retry.MaxInterval},
 	}
 	engine, err := buildEngine(cfg)
-	if err != nil {
-		add("templates", "%v", err)
-	}
+	ps = append(ps, templateProblems(err)...)
 	rt.Engine = engine
 	for _, p := range cfg.Server.TrustedProxies {
 		prefix, _ := config.ParsePrefix(p) // validated by config

@@ -247,7 +247,11 @@ func (s *Service) status(ctx context.Context, env Env) outcome {
 		if ok && rs.State != "" {
 			state = rs.State
 		}
-		line := fmt.Sprintf("- %s: %s", md(name), md(state))
+		shown := md(state)
+		if tx, ok := robotStates[state]; ok {
+			shown = env.tr(tx)
+		}
+		line := fmt.Sprintf("- %s: %s", md(name), shown)
 		if rs.Reason != "" && state != store.RobotOK {
 			line += " (" + md(clipRunes(rs.Reason, 120)) + ")"
 		}

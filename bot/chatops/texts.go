@@ -346,6 +346,15 @@ var (
 	}
 )
 
+// robotStates names the robot states status shows (package bot keeps them
+// in the store); a state not listed shows as stored.
+var robotStates = map[string]text{
+	"ok":            {en: "ok", th: "ปกติ", zh: "正常", id: "normal"},
+	"paused":        {en: "paused", th: "หยุดพัก", zh: "已暂停", id: "dijeda"},
+	"misconfigured": {en: "misconfigured", th: "ตั้งค่าไม่ถูกต้อง", zh: "配置错误", id: "salah konfigurasi"},
+	"failing":       {en: "failing", th: "ส่งไม่สำเร็จ", zh: "发送失败", id: "gagal"},
+}
+
 // usage is each command's line in help: syntax, Thai alias, what it does.
 var usage = map[string]text{
 	CmdToday: {

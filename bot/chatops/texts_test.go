@@ -115,6 +115,7 @@ func TestHandle_LanguagePerConversation(t *testing.T) {
 		Policy:    Policy{AllowedConversations: []string{"cidTH==", "cidZH==", "cidID==", "cidEN==", "cidth=="}, AdminStaff: []string{"boss"}},
 		Language:  "en",
 		Languages: map[string]string{"cidTH==": "th", "cidZH==": "zh", "cidID==": "id"},
+		Robots:    []string{"finance"},
 	}
 	for _, tc := range []struct {
 		cid, cmd string
@@ -129,7 +130,7 @@ func TestHandle_LanguagePerConversation(t *testing.T) {
 		{"cidZH==", "today", []string{"#### 2026-03-14 汇总", "共 1 个事件", "**失败（1）**", "IDR 1,234,567.89", "卡内或账户余额不足 (insufficient_fund)"}},
 		{"cidID==", "today", []string{"#### Ringkasan 2026-03-14", "1 peristiwa", "IDR 1.234.567,89", "❌ Pembayaran gagal", "saldo kartu atau rekening tidak cukup"}},
 		{"cidEN==", "today", []string{"#### Summary 2026-03-14", "IDR 1,234,567.89", "❌ Payment failed", "not enough money"}},
-		{"cidTH==", "status", []string{"#### สถานะ bankbot", "รอส่ง 2", "ไม่มีคีย์ที่จะหมดอายุภายใน 14 วัน"}},
+		{"cidTH==", "status", []string{"#### สถานะ bankbot", "รอส่ง 2", "- finance: ปกติ", "ไม่มีคีย์ที่จะหมดอายุภายใน 14 วัน"}},
 		{"cidID==", "retry 42", []string{"Tidak ada pengiriman 42."}},
 	} {
 		t.Run(tc.cid+" "+tc.cmd, func(t *testing.T) {

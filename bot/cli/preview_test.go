@@ -108,14 +108,20 @@ func TestConfigCheck_TemplateFailsForOneKindLanguageCurrency(t *testing.T) {
 	require.NoError(t, os.MkdirAll(tpl, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(tpl, "payment.zh.tmpl"), []byte(
 		`{{define "refund.failed"}}### 退款失败 {{if eq .Event.Currency "KWD"}}{{.Event.Nope}}{{end}}{{money .}}{{end}}`), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(tpl, "x.id.tmpl"), []byte(`{{define "other"}}### {{.Event.Nope}}{{end}}`), 0o600))
 	path := filepath.Join(dir, "config.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(goodConfig(dir, "")+"templates_dir: tpl\n"), 0o600))
 	r := run(t, path, "", "config", "check")
 	require.Equal(t, 1, r.code)
-	require.True(t, strings.HasPrefix(r.stdout, "templates: "), r.stdout)
-	for _, w := range []string{"extra:payment.zh.tmpl", "lang zh", "kind refund.failed", "fixture kwd", "Nope"} {
-		require.Contains(t, r.stdout, w)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Len(t, lines, 2, "one line per broken template: %s", r.stdout)
+	for _, l := range lines {
+		require.True(t, strings.HasPrefix(l, "templates: template extra:"), l)
 	}
+	for _, w := range []string{"extra:payment.zh.tmpl", "lang zh", "kind refund.failed", "fixture kwd", "Nope"} {
+		require.Contains(t, lines[0], w)
+	}
+	require.Contains(t, lines[1], "extra:x.id.tmpl (set x, lang id, kind other")
 
 	// preview refuses to run on it the same way.
 	r = run(t, path, "", "preview", "payment")

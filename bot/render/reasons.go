@@ -21,8 +21,12 @@ func (r reasonText) in(lang string) string {
 // failureReasons explains the failure codes providers send, keyed by the
 // lower-case code as it arrives in bankhooks.Event.FailureCode.
 //
-// Opn Payments (Omise) charge, transfer and recipient failure codes:
-// insufficient_fund … confirmed_amount_mismatch. Stripe card decline codes
+// Opn Payments (Omise) charge failure codes (insufficient_fund,
+// insufficient_balance, stolen_or_lost_card, invalid_security_code,
+// failed_fraud_check, failed_processing, invalid_account,
+// invalid_account_number, payment_rejected, payment_expired,
+// payment_cancelled, timeout, confirmed_amount_mismatch) and the transfer
+// and recipient ones (rate_limit_exceeded, registration_rejected). Stripe card decline codes
 // and error codes (a charge's failure_code, a PaymentIntent's
 // last_payment_error.code: card_declined, whose issuer reason arrives in
 // Stripe's own message next to it), payout failure codes, refund failure
@@ -41,16 +45,16 @@ var failureReasons = map[string]reasonText{
 		id: "saldo kartu atau rekening tidak cukup",
 	},
 	"insufficient_balance": {
-		en: "not enough balance in the merchant's account to pay this out",
-		th: "ยอดคงเหลือในบัญชีร้านค้าไม่พอสำหรับรายการนี้",
-		zh: "商户账户余额不足，无法支付此笔款项",
-		id: "saldo akun merchant tidak cukup untuk pembayaran ini",
+		en: "not enough balance in the payer's bank account or e-wallet",
+		th: "ยอดเงินในบัญชีธนาคารหรือวอลเล็ตของผู้จ่ายไม่พอ",
+		zh: "付款人的银行账户或电子钱包余额不足",
+		id: "saldo rekening bank atau e-wallet pembayar tidak cukup",
 	},
 	"invalid_account": {
-		en: "the bank account details are wrong or the account cannot receive money",
-		th: "ข้อมูลบัญชีธนาคารไม่ถูกต้อง หรือบัญชีรับเงินไม่ได้",
-		zh: "银行账户信息有误，或该账户无法收款",
-		id: "data rekening bank salah atau rekening tidak dapat menerima dana",
+		en: "no valid account was found for this payment method",
+		th: "ไม่พบบัญชีที่ใช้ได้สำหรับช่องทางชำระเงินนี้",
+		zh: "未找到该支付方式的有效账户",
+		id: "tidak ditemukan akun yang valid untuk metode pembayaran ini",
 	},
 	"invalid_account_number": {
 		en: "the account number is wrong",
@@ -113,16 +117,16 @@ var failureReasons = map[string]reasonText{
 		id: "pembayar tidak menyelesaikan pembayaran tepat waktu",
 	},
 	"payment_cancelled": {
-		en: "the payment was cancelled",
-		th: "การชำระเงินถูกยกเลิก",
-		zh: "付款已取消",
-		id: "pembayaran dibatalkan",
+		en: "the payer cancelled the payment",
+		th: "ผู้จ่ายยกเลิกการชำระเงิน",
+		zh: "付款人取消了付款",
+		id: "pembayar membatalkan pembayaran",
 	},
 	"timeout": {
-		en: "the bank did not answer in time",
-		th: "ธนาคารไม่ตอบกลับภายในเวลาที่กำหนด",
-		zh: "银行未及时响应",
-		id: "bank tidak merespons tepat waktu",
+		en: "the bank or payment channel did not answer in time",
+		th: "ธนาคารหรือช่องทางชำระเงินไม่ตอบกลับภายในเวลาที่กำหนด",
+		zh: "银行或支付渠道未及时响应",
+		id: "bank atau kanal pembayaran tidak merespons tepat waktu",
 	},
 
 	// Midtrans transaction statuses (the parser puts the status of a failed
@@ -341,12 +345,12 @@ var merchantBalance = reasonText{
 
 // kindReasons are the codes whose meaning depends on the kind of event:
 // a dispute's reason (Stripe's dispute.reason) says what the cardholder
-// claims, and insufficient_funds on a refund or payout is the merchant's
-// balance. Looked up before failureReasons; a dispute reason not listed
+// claims, and insufficient_funds or insufficient_balance on a refund or
+// payout is the merchant's balance, not the payer's. Looked up before failureReasons; a dispute reason not listed
 // here is shown as sent, never explained as a decline.
 var kindReasons = map[bankhooks.Kind]map[string]reasonText{
-	bankhooks.KindRefundFailed:   {"insufficient_funds": merchantBalance},
-	bankhooks.KindTransferFailed: {"insufficient_funds": merchantBalance},
+	bankhooks.KindRefundFailed:   {"insufficient_funds": merchantBalance, "insufficient_balance": merchantBalance},
+	bankhooks.KindTransferFailed: {"insufficient_funds": merchantBalance, "insufficient_balance": merchantBalance},
 	bankhooks.KindDisputeOpened: {
 		"fraudulent": {
 			en: "the cardholder says they did not make this payment",

@@ -341,8 +341,10 @@ func TestReload_PollerAppliesFileChange(t *testing.T) {
 
 	writeFile(t, ta.cfgPath, testConfig{logLevel: "info"}.yaml())
 	poll()
-	require.Eventually(t, func() bool { return ta.runtime.Load() != before }, 10*time.Second, 2*time.Millisecond)
-	require.Equal(t, 1.0, metricValue(ta.metrics.Reloads.WithLabelValues("applied")))
+	// The runtime is swapped before the reload is counted: wait for both.
+	require.Eventually(t, func() bool {
+		return ta.runtime.Load() != before && metricValue(ta.metrics.Reloads.WithLabelValues("applied")) == 1
+	}, 10*time.Second, 2*time.Millisecond)
 
 	writeFile(t, ta.cfgPath, "nonsense: [")
 	for range 4 {

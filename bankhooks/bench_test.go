@@ -192,7 +192,9 @@ func legacyStripeParse(r Request) (Event, error) {
 		case env.Type == "payment_intent.canceled":
 			ev.FailureCode = o.CancellationReason
 		case o.LastPaymentError != nil:
-			ev.FailureCode = o.LastPaymentError.Code
+			// A card decline's decline_code (insufficient_funds, do_not_honor …)
+			// says more than its code (card_declined).
+			ev.FailureCode = firstNonEmpty(o.LastPaymentError.DeclineCode, o.LastPaymentError.Code)
 			ev.FailureMessage = o.LastPaymentError.Message
 		case o.Object == "dispute":
 			ev.FailureCode = o.Reason

@@ -173,7 +173,7 @@ func TestStripeParse(t *testing.T) {
 			ID: "evt_3PGy2bKXyZ2bC3dE1bCdEfG2", Type: "payment_intent.payment_failed", Kind: KindPaymentFailed,
 			Amount: 2599, Currency: "USD", Reference: "pi_3PGy2bKXyZ2bC3dE1bCdEfG1",
 			Account: "9995", Counterparty: "Malee Sukjai",
-			FailureCode: "card_declined", FailureMessage: "Your card has insufficient funds.",
+			FailureCode: "insufficient_funds", FailureMessage: "Your card has insufficient funds.",
 			OccurredAt: time.Unix(1715680000, 0).UTC(),
 		}},
 		{file: "payment_intent_processing.json", want: Event{

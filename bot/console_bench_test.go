@@ -64,7 +64,10 @@ func BenchmarkConsolePages(b *testing.B) {
 		{"events/deep-page", "/ui/events?cursor=" + deep},
 		{"events/source-filter", "/ui/events?source=kbank&kind=payment.failed"},
 		{"events/search-reference", "/ui/events?q=" + ref},
-		{"events/search-amount", "/ui/events?q=1%2C234.56"},
+		{"events/search-amount", "/ui/events?q=550.00"},
+		{"events/search-amount-none", "/ui/events?q=1%2C234.56"},
+		{"events/search-account-digits", "/ui/events?q=56789-0"},
+		{"events/search-account-digits-none", "/ui/events?q=4444-4"},
 		{"event", "/ui/events/" + eventID},
 	}
 	router := ta.adminRouter()
@@ -170,10 +173,10 @@ func fillConsoleStore(b *testing.B, ta *testApp, n int) (ref, id string) {
 
 // deepCursor is the events page cursor after the first skip events.
 func deepCursor(b *testing.B, ta *testApp, skip int) string {
-	es, err := ta.store.PageEvents(context.Background(), store.EventPage{Limit: skip})
-	if err != nil || len(es) == 0 {
+	res, err := ta.store.PageEvents(context.Background(), store.EventPage{Limit: skip})
+	if err != nil || len(res.Events) == 0 {
 		b.Fatalf("deep cursor: %v", err)
 	}
-	last := es[len(es)-1]
+	last := res.Events[len(res.Events)-1]
 	return encodeCursor(store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 }

@@ -35,6 +35,20 @@ type EventPage struct {
 	// events older in the newest-first order are listed.
 	After EventCursor
 	Limit int // 0 = 100
+	// ScanLimit, when positive, bounds the events one call reads to match
+	// a search by account digits (the account is not a column, so such a
+	// search reads its window event by event): the call then stops early
+	// and its Next says where the read stopped.
+	ScanLimit int
+}
+
+// EventPageResult is one page of events.
+type EventPageResult struct {
+	Events []StoredEvent
+	// Next is where the following page starts: after the last event
+	// listed when the page is full, or after the last event read when
+	// ScanLimit stopped the read. Zero when nothing follows.
+	Next EventCursor
 }
 
 // SourceActivity is what the overview shows of one source.
@@ -54,19 +68,23 @@ type RobotActivity struct {
 
 // PageEvents lists up to p.Limit events matching p, newest received first,
 // strictly after p.After in that order, without their raw body and headers.
-func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, error) {
+func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, error) {
 	const op = "page events"
+	var res EventPageResult
 	limit, err := eventLimit(p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return res, fmt.Errorf("%s: %w", op, err)
+	}
+	if p.ScanLimit < 0 {
+		return res, fmt.Errorf("%s: %w", op, invalidf("scan limit %d is negative", p.ScanLimit))
 	}
 	where, args, err := c.eventWindow(nil, nil, p.Since, p.Until)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return res, fmt.Errorf("%s: %w", op, err)
 	}
 	if !p.After.IsZero() {
 		if p.After.ReceivedAt.IsZero() {
-			return nil, fmt.Errorf("%s: %w", op, invalidf("cursor without a receive time"))
+			return res, fmt.Errorf("%s: %w", op, invalidf("cursor without a receive time"))
 		}
 		// A row value comparison: both drivers walk the index
 		// (source, received_at, id) or (received_at, id) backwards from it.
@@ -83,9 +101,9 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, erro
 	if s := p.Search; s != nil {
 		digits = alnumLower(s.AccountDigits)
 		if s.Text == "" && len(s.Amounts) == 0 && digits == "" {
-			return nil, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
+			return res, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
 		}
-		// With account digits every event of the window is read and
+		// With account digits the events of the window are read and
 		// matched here (the account is not a column), as in FindEvents.
 		limited = digits == ""
 		if limited {
@@ -103,20 +121,38 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, erro
 			where = append(where, "("+strings.Join(alts, " OR ")+")")
 		}
 	}
+	scanLimit := 0
 	if limited {
 		args = append(args, limit)
+	} else if p.ScanLimit > 0 {
+		scanLimit = p.ScanLimit
+		args = append(args, scanLimit)
 	}
-	q := listEventsSQL(where, limited)
-	out := []StoredEvent{}
+	q := listEventsSQL(where, limited || scanLimit > 0)
+	res.Events = []StoredEvent{}
+	read := 0
+	var last EventCursor
 	err = c.b.read(ctx, op, func(qr querier) error {
 		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
+			read++
+			last = EventCursor{ReceivedAt: se.ReceivedAt, ID: se.ID}
 			if p.Search == nil || p.Search.matches(se, digits) {
-				out = append(out, se)
+				res.Events = append(res.Events, se)
 			}
-			return len(out) < limit
+			return len(res.Events) < limit
 		})
 	})
-	return out, err
+	if err != nil {
+		return EventPageResult{}, err
+	}
+	switch {
+	case len(res.Events) == limit:
+		e := res.Events[limit-1]
+		res.Next = EventCursor{ReceivedAt: e.ReceivedAt, ID: e.ID}
+	case scanLimit > 0 && read == scanLimit:
+		res.Next = last
+	}
+	return res, nil
 }
 
 const (

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // What the web console reads (issue 10): a page of events at a cursor, and
@@ -121,21 +124,14 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 			where = append(where, "("+strings.Join(alts, " OR ")+")")
 		}
 	}
-	scanLimit := 0
-	if limited {
-		args = append(args, limit)
-	} else if p.ScanLimit > 0 {
-		scanLimit = p.ScanLimit
-		args = append(args, scanLimit)
+	if !limited {
+		return c.pageByAccount(ctx, op, p, where, args, digits, limit)
 	}
-	q := listEventsSQL(where, limited || scanLimit > 0)
+	args = append(args, limit)
+	q := listEventsSQL(where, true)
 	res.Events = []StoredEvent{}
-	read := 0
-	var last EventCursor
 	err = c.b.read(ctx, op, func(qr querier) error {
 		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
-			read++
-			last = EventCursor{ReceivedAt: se.ReceivedAt, ID: se.ID}
 			if p.Search == nil || p.Search.matches(se, digits) {
 				res.Events = append(res.Events, se)
 			}
@@ -145,14 +141,90 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 	if err != nil {
 		return EventPageResult{}, err
 	}
-	switch {
-	case len(res.Events) == limit:
+	if len(res.Events) == limit {
 		e := res.Events[limit-1]
 		res.Next = EventCursor{ReceivedAt: e.ReceivedAt, ID: e.ID}
-	case scanLimit > 0 && read == scanLimit:
-		res.Next = last
 	}
 	return res, nil
+}
+
+// pageByAccount is PageEvents for a search by account digits: the account
+// is not a column, so it reads the window's events one by one, newest
+// first, at most p.ScanLimit of them. Each is matched on its stored JSON
+// (the account, id, reference and amount only, without decoding the
+// whole event); only the matches are then read in full.
+func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where []string, args []any, digits string, limit int) (EventPageResult, error) {
+	var res EventPageResult
+	q := `SELECT id, received_at, event FROM events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY received_at DESC, id DESC`
+	if p.ScanLimit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, p.ScanLimit)
+	}
+	var ids []string
+	read := 0
+	var last EventCursor
+	err := c.b.read(ctx, op, func(qr querier) error {
+		rs, err := qr.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var (
+				id     string
+				at     dbTime
+				evJSON []byte
+			)
+			if err := rs.Scan(&id, &at, &evJSON); err != nil {
+				return err
+			}
+			read++
+			last = EventCursor{ReceivedAt: at.t, ID: id}
+			if p.Search.matchesJSON(id, evJSON, digits) {
+				ids = append(ids, id)
+				if len(ids) == limit {
+					break
+				}
+			}
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return res, err
+	}
+	got, err := c.GetEvents(ctx, ids)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", op, err)
+	}
+	res.Events = make([]StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		if se, ok := got[id]; ok { // gone meanwhile: left out
+			res.Events = append(res.Events, se)
+		}
+	}
+	switch {
+	case len(ids) == limit:
+		res.Next = last // the last match read
+	case p.ScanLimit > 0 && read == p.ScanLimit:
+		res.Next = last // where the read stopped
+	}
+	return res, nil
+}
+
+// matchesJSON is matches on an event's stored JSON and bankbot id.
+func (s EventSearch) matchesJSON(id string, evJSON []byte, digits string) bool {
+	r := gjson.GetManyBytes(evJSON, "id", "reference", "amount", "account")
+	if s.Text != "" && (id == s.Text || r[0].String() == s.Text || r[1].String() == s.Text) {
+		return true
+	}
+	if r[2].Exists() && slices.Contains(s.Amounts, r[2].Int()) {
+		return true
+	}
+	return digits != "" && strings.HasSuffix(alnumLower(r[3].String()), digits)
 }
 
 const (

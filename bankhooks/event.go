@@ -49,6 +49,19 @@ func Kinds() []Kind {
 	}
 }
 
+// FailedKinds are the canonical kinds for which Failed is true, as strings
+// (store filters take strings): the ones someone must look at, which chat
+// replies and scheduled summaries list as failed and not acknowledged.
+func FailedKinds() []string {
+	var out []string
+	for _, k := range Kinds() {
+		if k.Failed() {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}
+
 // Valid reports whether k is one of the canonical kinds.
 func (k Kind) Valid() bool {
 	for _, c := range Kinds() {

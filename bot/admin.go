@@ -6,13 +6,13 @@ import (
 	"errors"
 	"net/http"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/console"
 )
 
 // adminRouter serves health, readiness, metrics, the status page and reload.
@@ -56,25 +56,13 @@ func (a *App) requireToken(c *gin.Context) {
 			"the admin API is off: set admin.token in the config (the shipped config.yaml reads it from the BANKBOT_ADMIN_TOKEN environment variable)")
 		return
 	}
-	got, ok := bearerToken(c.GetHeader("Authorization"))
+	got, ok := console.BearerToken(c.GetHeader("Authorization"))
 	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		c.Header("WWW-Authenticate", `Bearer realm="bankbot admin"`)
 		writeError(c, http.StatusUnauthorized, "unauthorized", "send Authorization: Bearer <admin.token>")
 		return
 	}
 	c.Next()
-}
-
-// bearerToken returns the token of an Authorization header of the Bearer
-// scheme, matched case-insensitively, with the spaces around the token
-// trimmed.
-func bearerToken(h string) (string, bool) {
-	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(token)
-	return token, token != ""
 }
 
 // handleReload reloads now and answers 200 with the result, or 500 with

@@ -30,18 +30,6 @@ const (
 	keyWarning = 14 * 24 * time.Hour
 )
 
-// attentionKinds are the kinds unacked lists: failures, disputes and
-// unreadable events, the ones someone must look at.
-func attentionKinds() []string {
-	var out []string
-	for _, k := range bankhooks.Kinds() {
-		if k.Failed() {
-			out = append(out, string(k))
-		}
-	}
-	return out
-}
-
 // md makes a provider- or user-supplied string safe inside DingTalk markdown
 // (escaped, long digit runs masked, links defanged).
 func md(s string) string { return render.EscapeMarkdown(s) }
@@ -369,7 +357,7 @@ func (s *Service) ack(ctx context.Context, env Env, m Message, cmd Command) outc
 // unacked answers unacked: failures, disputes and unreadable events of the
 // last 7 days no one has acknowledged.
 func (s *Service) unacked(ctx context.Context, env Env) outcome {
-	es, err := s.Store.ListUnacked(ctx, attentionKinds(), s.now().Add(-unackedWindow), maxListed+1)
+	es, err := s.Store.ListUnacked(ctx, bankhooks.FailedKinds(), s.now().Add(-unackedWindow), maxListed+1)
 	if err != nil {
 		return s.storeTrouble(env, "list unacked", err)
 	}

@@ -199,7 +199,7 @@ func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, ss session) *p
 // session cookie.
 func (h *Handler) authenticate(r *http.Request) (session, bool, bool) {
 	s := h.b.Settings()
-	if tok, ok := bearerToken(r.Header.Get("Authorization")); ok {
+	if tok, ok := BearerToken(r.Header.Get("Authorization")); ok {
 		role, ok := s.checkToken(tok)
 		return session{role: role, bearer: true}, ok, true
 	}

@@ -122,9 +122,10 @@ func (s Settings) csrfToken(ss session) string {
 	return mac(sessionKey(s.tokenFor(ss.role)), "csrf", ss.payload)
 }
 
-// bearerToken returns the token of an Authorization header of the Bearer
-// scheme (matched case-insensitively).
-func bearerToken(h string) (string, bool) {
+// BearerToken returns the token of an Authorization header of the Bearer
+// scheme, matched case-insensitively, with the spaces around the token
+// trimmed. The admin endpoints read the header the same way.
+func BearerToken(h string) (string, bool) {
 	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

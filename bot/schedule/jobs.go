@@ -93,18 +93,6 @@ func sourcesOf(e *Entry, cfg *config.Config) []string {
 	return out
 }
 
-// attentionKinds are the failed kinds: listed as failed, and as not
-// acknowledged while no one acked them (chat-ops ack).
-func attentionKinds() []string {
-	var out []string
-	for _, k := range bankhooks.Kinds() {
-		if k.Failed() {
-			out = append(out, string(k))
-		}
-	}
-	return out
-}
-
 // Summary limits: events listed per section, and the bytes of each part of
 // the text, so the message stays well under DingTalk's 20,000-byte body
 // with room for keywords, mentions and JSON escaping.
@@ -146,11 +134,11 @@ func Summary(ctx context.Context, d *Deps, t Tick) (string, error) {
 	if err != nil {
 		return ResultFailed, err
 	}
-	failed, nFailed, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: attentionKinds(), Limit: maxListed})
+	failed, nFailed, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), Limit: maxListed})
 	if err != nil {
 		return ResultFailed, err
 	}
-	unacked, nUnacked, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: attentionKinds(), Unacked: true, Limit: maxListed})
+	unacked, nUnacked, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), Unacked: true, Limit: maxListed})
 	if err != nil {
 		return ResultFailed, err
 	}

@@ -284,7 +284,7 @@ func (s *session) bodyText() string {
 func (s *session) fill(sel, value string) {
 	s.t.Helper()
 	require.NoError(s.t, s.do(stepTimeout,
-		chromedp.SetValue(chromedp.CSS(sel), ""),
+		chromedp.Clear(chromedp.CSS(sel)),
 		chromedp.SendKeys(chromedp.CSS(sel), value),
 	), "fill %s", sel)
 }

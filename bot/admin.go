@@ -25,6 +25,8 @@ func (a *App) adminRouter() http.Handler {
 	admin := r.Group("/admin", a.requireToken)
 	admin.GET("/", a.handleStatus)
 	admin.POST("/reload", a.handleReload)
+	// The web console (package console): on while admin.token is set.
+	r.Any("/ui/*path", gin.WrapH(a.consoleHandler()))
 	return r
 }
 

@@ -75,6 +75,13 @@ type App struct {
 	// confirmAlerts remembers the sources whose failing confirmation the
 	// ops route was told about.
 	confirmAlerts confirmState
+	// appliedAt is when the running config was applied (reloadMu).
+	appliedAt time.Time
+	// rejects counts rejected webhooks of the last hour for the console.
+	rejects rejectCounter
+	// console is the web console's handler (consoleHandler).
+	consoleOnce sync.Once
+	console     http.Handler
 }
 
 // Run loads the config, opens the store, serves until ctx is cancelled, then
@@ -131,6 +138,7 @@ func newApp(ctx context.Context, opts Options) (*App, error) {
 	a.metrics.ConfigInfo.WithLabelValues(cfg.Hash[:12]).Set(1)
 	a.precreateMetrics(rt)
 	a.lastReload = reloadStatus{At: a.clock.Now(), Trigger: "start", Result: string(ReloadApplied)}
+	a.appliedAt = a.lastReload.At
 	a.deliverer = newDeliverer(a)
 	a.chat = newChatBridge(a)
 	return a, nil

@@ -72,6 +72,7 @@ func (a *App) handleHook(c *gin.Context) {
 	evs, body, unreadable, herr := a.verifyHook(c, src, rt.Config.Server.MaxBodyBytes, ip, now)
 	if herr != nil {
 		a.metrics.Received.WithLabelValues(name, herr.code).Inc()
+		a.rejects.add(name, herr.code, now)
 		// At most one line per source and reason every rejectLogEvery; the
 		// metric keeps the full count.
 		if ok, suppressed := a.rejectLog.allow(name+"\x00"+herr.code, now); ok {

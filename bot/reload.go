@@ -166,6 +166,7 @@ func (a *App) Reload(trigger string) (ReloadResult, error) {
 	a.metrics.ConfigInfo.WithLabelValues(cfg.Hash[:12]).Set(1)
 	a.metrics.Reloads.WithLabelValues(string(ReloadApplied)).Inc()
 	a.reloadSucceeded(log, trigger, ReloadApplied)
+	a.appliedAt = a.lastReload.At
 	log.WithFields(logrus.Fields{"sources": len(rt.Sources), "robots": len(rt.Robots), "routes": len(rt.Routes)}).Info("config reloaded")
 	a.wakeRouter()
 	return ReloadApplied, nil

@@ -325,7 +325,7 @@ func TestPostgresMigrate0003(t *testing.T) {
 	require.NoError(t, err)
 	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Equal(t, []string{"deliveries_due", "deliveries_event_id_route_key", "deliveries_message", "deliveries_pkey"}, names,
+	require.Equal(t, []string{"deliveries_due", "deliveries_event_id_route_key", "deliveries_message", "deliveries_pkey", "deliveries_sent_at"}, names,
 		"deliveries_status is gone")
 	checkMigrated(t, s, ids)
 }
@@ -357,6 +357,9 @@ func TestPostgresQueryPlans(t *testing.T) {
 		"get ack":                    "event_acks_pkey",
 		"list unacked":               "events_received",
 		"get slip":                   "slips_pkey",
+		"page events by source":      "events_source_received",
+		"source count":               "events_source_received",
+		"source times":               "events_source_received",
 	})
 }
 

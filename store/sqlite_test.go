@@ -367,7 +367,7 @@ func TestSQLiteMigrate0003(t *testing.T) {
 	require.NotContains(t, strings.ToUpper(ddl[0]), "AUTOINCREMENT")
 	require.Empty(t, strs(`SELECT name FROM sqlite_sequence WHERE name = 'deliveries'`))
 	require.Equal(t, []string{"deliveries"}, strs(`SELECT "table" FROM pragma_foreign_key_list('delivery_attempts')`))
-	require.Equal(t, []string{"deliveries_due", "deliveries_message", "sqlite_autoindex_deliveries_1"},
+	require.Equal(t, []string{"deliveries_due", "deliveries_message", "deliveries_sent_at", "sqlite_autoindex_deliveries_1"},
 		strs(`SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name`),
 		"deliveries_status is gone; the UNIQUE (event_id, route) index stays")
 	require.Empty(t, strs(`SELECT name FROM sqlite_schema WHERE name LIKE '%_new' OR name LIKE '%_copy'`), "no leftover of the rebuild")
@@ -413,6 +413,13 @@ func TestSQLiteQueryPlans(t *testing.T) {
 		"get ack":                    "(event_id=?)",
 		"list unacked":               "events_received (received_at>?)",
 		"get slip":                   "(sending_bank=? AND reference=?)",
+		"page events cursor":         "events_received",
+		"page events by source":      "events_source_received (source=?",
+		"source last":                "events_source_received",
+		"source count":               "events_source_received (source=? AND received_at>?)",
+		"source times":               "COVERING INDEX events_source_received (source=? AND received_at>? AND received_at<?)",
+		"robot sent":                 "deliveries_sent_at (sent_at>?)",
+		"robot depth":                "deliveries_due (status=?)",
 	})
 }
 

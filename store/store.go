@@ -425,4 +425,24 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
+
+	// Console (issue 10).
+
+	// PageEvents lists up to p.Limit events matching p (its window, source,
+	// kind and, when set, the search), newest received first, strictly
+	// after the cursor p.After in the order (received_at, id) descending,
+	// without their raw body and headers. A page ends at its last event's
+	// cursor: the next page starts there, whatever shares its timestamp.
+	PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, error)
+	// SourceActivity returns, for each of sources, its newest event's
+	// receive time and how many events it received at or after since.
+	SourceActivity(ctx context.Context, sources []string, since time.Time) (map[string]SourceActivity, error)
+	// EventsPerHour counts, for each of sources, the events received in
+	// each of hours hours from start (out[source][i] covers
+	// [start+i h, start+(i+1) h)).
+	EventsPerHour(ctx context.Context, sources []string, start time.Time, hours int) (map[string][]int, error)
+	// RobotActivity returns, per robot with any delivery, the messages
+	// sent at or after since (a digest counts once), its outbox depth
+	// (pending, sending) and its dead letters.
+	RobotActivity(ctx context.Context, since time.Time) (map[string]RobotActivity, error)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/bot"
 	"github.com/bankbot/bankbot/bot/config"
 	"github.com/bankbot/bankbot/bot/eventsearch"
 	"github.com/bankbot/bankbot/bot/render"
@@ -78,40 +79,14 @@ func (w window) parse(loc *time.Location, now time.Time) (since, until time.Time
 	return
 }
 
-// resolveEvents returns the events id names: bankbot's id, else the
-// provider's event id (one per source that received it).
+// resolveEvents is bot.ResolveEvents (shared with the web console).
 func resolveEvents(ctx context.Context, st store.Store, id string) ([]store.StoredEvent, error) {
-	ev, err := st.GetEvent(ctx, id)
-	if err == nil {
-		return []store.StoredEvent{ev}, nil
-	}
-	if !errors.Is(err, store.ErrNotFound) {
-		return nil, err
-	}
-	es, err := st.ListEvents(ctx, store.EventFilter{ProviderEventID: id, Limit: 100})
-	if err != nil {
-		return nil, err
-	}
-	if len(es) == 0 {
-		return nil, fmt.Errorf("no event with bankbot id or provider event id %q: %w", id, store.ErrNotFound)
-	}
-	return es, nil
+	return bot.ResolveEvents(ctx, st, id)
 }
 
-// resolveEvent is resolveEvents for commands that act on one event.
+// resolveEvent is bot.ResolveEvent.
 func resolveEvent(ctx context.Context, st store.Store, id string) (store.StoredEvent, error) {
-	es, err := resolveEvents(ctx, st, id)
-	if err != nil {
-		return store.StoredEvent{}, err
-	}
-	if len(es) > 1 {
-		var names []string
-		for _, e := range es {
-			names = append(names, e.ID+" ("+e.Source+")")
-		}
-		return store.StoredEvent{}, fmt.Errorf("provider event id %q was received by %d sources: %s; give bankbot's id", id, len(es), strings.Join(names, ", "))
-	}
-	return es[0], nil
+	return bot.ResolveEvent(ctx, st, id)
 }
 
 // money formats an amount for people: the currency's own digits, or the

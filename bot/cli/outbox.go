@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -38,45 +37,14 @@ func (g *globals) openOutbox(cmd *cobra.Command, env *Env) (*config.Config, *bot
 	return cfg, rt, st, nil
 }
 
-// retryDead makes a dead delivery due again. When its robot is no longer
-// configured (renamed or removed), it goes through its route as configured
-// today instead, so it is not sent to a robot that no longer exists. With no
-// runtime (today's routes could not be read) it goes to its robot as routed.
+// retryDead makes a dead delivery due again (bot.RetryDead, shared with the
+// web console) and prints the note of a delivery sent through its route.
 func retryDead(cmd *cobra.Command, rt *bot.Runtime, st store.Store, id int64) error {
-	ctx := cmd.Context()
-	d, err := st.GetDelivery(ctx, id)
-	if err != nil {
-		return err
+	note, err := bot.RetryDead(cmd.Context(), rt, st, id, time.Now())
+	if note != "" {
+		fmt.Fprintln(cmd.OutOrStdout(), note)
 	}
-	if d.Status != store.StatusDead {
-		return fmt.Errorf("it is %s, not dead: %w", d.Status, store.ErrConflict)
-	}
-	if rt == nil {
-		return st.RequeueDelivery(ctx, id, time.Now())
-	}
-	if _, ok := rt.Robots[d.Robot]; ok {
-		return st.RequeueDelivery(ctx, id, time.Now())
-	}
-	route := rt.RouteNamed(d.Route)
-	if route == nil {
-		return fmt.Errorf("robot %q and route %q are no longer configured; `bankbot replay %s` sends the event through today's routes", d.Robot, d.Route, d.EventID)
-	}
-	ev, err := st.GetEvent(ctx, d.EventID)
-	if err != nil {
-		return err
-	}
-	spec, err := json.Marshal(route.Spec(ev.Event))
-	if err != nil {
-		return err
-	}
-	if ev.Confirmation.Status == store.ConfirmMismatch {
-		spec = d.Spec // the security alert stays a security alert
-	}
-	if _, err := st.RerouteEvent(ctx, d.EventID, []store.NewDelivery{{Route: route.Name, Robot: route.Robot, Spec: spec}}, time.Now()); err != nil {
-		return err
-	}
-	fmt.Fprintf(cmd.OutOrStdout(), "delivery %d: robot %q is no longer configured; sent through route %q to robot %q\n", id, d.Robot, route.Name, route.Robot)
-	return nil
+	return err
 }
 
 func deadlettersCmd(env *Env, g *globals) *cobra.Command {
@@ -280,22 +248,7 @@ func orNow(t time.Time) time.Time {
 	return t
 }
 
-// replayOne sends ev again through today's routes, or, without a runtime,
-// requeues its deliveries as they were routed. matched is false when no
-// route takes it (or, without a runtime, it has no delivery).
+// replayOne is bot.ReplayEvent (shared with the web console) now.
 func replayOne(ctx context.Context, rt *bot.Runtime, st store.Store, ev store.StoredEvent) (n int, matched bool, err error) {
-	if rt == nil || ev.Confirmation.Status == store.ConfirmMismatch || ev.Confirmation.Status == store.ConfirmUnconfirmed {
-		// A webhook the provider's API contradicted is only ever sent as
-		// the security alert it was routed with, and one still waiting for
-		// confirmation is not sent before it is confirmed: neither is
-		// rerouted through today's routes as a normal alert.
-		n, err = st.RequeueEvent(ctx, ev.ID, time.Now())
-		return n, n > 0, err
-	}
-	ds, err := rt.Deliveries(ev.Source, ev.Event)
-	if err != nil || len(ds) == 0 {
-		return 0, false, err
-	}
-	n, err = st.RerouteEvent(ctx, ev.ID, ds, time.Now())
-	return n, true, err
+	return bot.ReplayEvent(ctx, rt, st, ev, time.Now())
 }

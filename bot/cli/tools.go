@@ -21,7 +21,6 @@ import (
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot"
 	"github.com/bankbot/bankbot/bot/config"
-	"github.com/bankbot/bankbot/dingtalk"
 )
 
 // sourceKeys returns the source's provider and its decoded keys, as the
@@ -287,27 +286,13 @@ func dingtalkCmd(env *Env, g *globals) *cobra.Command {
 			ctx, cancel := context.WithTimeout(cmd.Context(), r.Timeout)
 			defer cancel()
 			defer release()
-			err = r.Sender.Send(ctx, dingtalk.Message{
-				Type:  dingtalk.MsgMarkdown,
-				Title: "bankbot test message",
-				Text: fmt.Sprintf("### bankbot test message\nrobots.%s on %s works: this message was sent at %s.",
-					args[0], host, now.Format("2006-01-02 15:04:05 MST")),
-			})
-			out := cmd.OutOrStdout()
-			var de *dingtalk.Error
-			switch {
-			case err == nil:
-				fmt.Fprintf(out, "ok: robots.%s accepted the test message (errcode 0)\n", args[0])
+			err = r.Sender.Send(ctx, bot.TestMessage(args[0], host, now))
+			ok, lines := bot.TestOutcome(args[0], err)
+			for _, l := range lines {
+				fmt.Fprintln(cmd.OutOrStdout(), l)
+			}
+			if ok {
 				return nil
-			case errors.As(err, &de):
-				// What DingTalk answered ("errcode 310000: …", "HTTP 500"),
-				// then what to change, naming this robot's keys.
-				fmt.Fprintf(out, "robots.%s: %s\n", args[0], de.Status())
-				if hint := de.HintFor(args[0]); hint != "" {
-					fmt.Fprintf(out, "fix: %s\n", hint)
-				}
-			default:
-				fmt.Fprintf(out, "robots.%s: %v\n", args[0], err)
 			}
 			return exitError{1}
 		},

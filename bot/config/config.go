@@ -33,6 +33,7 @@ const (
 	DefaultPollInterval   = time.Second
 	DefaultReloadInterval = 500 * time.Millisecond
 	DefaultShutdown       = 15 * time.Second
+	DefaultSessionTTL     = 12 * time.Hour
 )
 
 // Config is the whole of config.yaml.
@@ -75,8 +76,14 @@ type Server struct {
 // Admin is the admin listener (health, metrics, status, reload).
 type Admin struct {
 	Listen string `mapstructure:"listen"`
-	// Token guards /admin/ and /admin/reload; empty disables them.
+	// Token guards /admin/, /admin/reload and the web console (/ui/);
+	// empty disables them.
 	Token Secret `mapstructure:"token"`
+	// ViewerToken signs in to the web console read-only (finance staff who
+	// look but do not act); empty: only the admin token signs in.
+	ViewerToken Secret `mapstructure:"viewer_token"`
+	// SessionTTL is how long a console sign-in lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl"`
 }
 
 // Storage selects the database.

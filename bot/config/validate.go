@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/netip"
@@ -34,6 +35,7 @@ func (c *Config) applyDefaults(baseDir string) {
 	s.WriteTimeout = orDur(s.WriteTimeout, 30*time.Second)
 	s.IdleTimeout = orDur(s.IdleTimeout, 120*time.Second)
 	c.Admin.Listen = or(c.Admin.Listen, DefaultAdminListen)
+	c.Admin.SessionTTL = orDur(c.Admin.SessionTTL, DefaultSessionTTL)
 	c.Storage.Driver = or(c.Storage.Driver, "sqlite")
 	if c.Storage.Driver == "sqlite" {
 		dsn := or(c.Storage.DSN.Reveal(), "data/bankbot.db")
@@ -144,6 +146,7 @@ func (c *Config) validate(ps *problems) {
 func (c *Config) validateServer(ps *problems) {
 	checkListen(ps, "server.listen", c.Server.Listen)
 	checkListen(ps, "admin.listen", c.Admin.Listen)
+	c.validateConsole(ps)
 	if c.Server.MaxBodyBytes < 1024 {
 		ps.add("server.max_body_bytes", "must be at least 1024 (got %d)", c.Server.MaxBodyBytes)
 	}
@@ -725,4 +728,19 @@ func insecureURL(raw string) bool {
 		return false
 	}
 	return true
+}
+
+// validateConsole checks the web console's keys (admin.viewer_token,
+// admin.session_ttl).
+func (c *Config) validateConsole(ps *problems) {
+	a := c.Admin
+	if a.ViewerToken != "" && a.Token == "" {
+		ps.add("admin.viewer_token", "needs admin.token: the console is on only when admin.token is set")
+	}
+	if a.ViewerToken != "" && subtle.ConstantTimeCompare([]byte(a.ViewerToken.Reveal()), []byte(a.Token.Reveal())) == 1 {
+		ps.add("admin.viewer_token", "must differ from admin.token (a viewer would sign in as admin)")
+	}
+	if a.SessionTTL < time.Minute || a.SessionTTL > 30*24*time.Hour {
+		ps.add("admin.session_ttl", "must be between 1m and 720h (got %s)", a.SessionTTL)
+	}
 }

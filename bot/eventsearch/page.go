@@ -1,0 +1,67 @@
+package eventsearch
+
+import (
+	"context"
+
+	"github.com/bankbot/bankbot/store"
+)
+
+// Pager is the store method a paged search needs.
+type Pager interface {
+	PageEvents(ctx context.Context, p store.EventPage) ([]store.StoredEvent, error)
+}
+
+// maxBatches bounds the store reads of one page: a search whose amount
+// matches many events of another currency's exponent returns a short page
+// (with a next cursor) rather than reading on.
+const maxBatches = 8
+
+// Page returns up to limit events of p's window, source and kind, after
+// p.After, that match text as Find matches it (text may be empty: every
+// event), newest first, and the cursor the next page starts after (zero
+// when there are no more). p.Search and p.Limit are set here.
+func Page(ctx context.Context, pg Pager, text string, p store.EventPage, limit int) ([]store.StoredEvent, store.EventCursor, error) {
+	if limit < 1 {
+		limit = 50
+	}
+	var q store.EventSearch
+	var amounts map[int]int64
+	searching := text != ""
+	if searching {
+		q, amounts = Query(text)
+		p.Search = &q
+	}
+	// Candidates per read: one more than the page (to know whether
+	// another follows), four times that when searching (the store
+	// matches an amount under every exponent; Keeps drops the others).
+	p.Limit = limit + 1
+	if searching {
+		p.Limit *= 4
+	}
+	var kept []store.StoredEvent
+	for range maxBatches {
+		es, err := pg.PageEvents(ctx, p)
+		if err != nil {
+			return nil, store.EventCursor{}, err
+		}
+		for _, e := range es {
+			if searching && !Keeps(q, amounts, e) {
+				continue
+			}
+			if len(kept) == limit {
+				// One more match exists: the page ends at the last kept.
+				last := kept[len(kept)-1]
+				return kept, store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}, nil
+			}
+			kept = append(kept, e)
+		}
+		if len(es) < p.Limit {
+			return kept, store.EventCursor{}, nil // the store has no more
+		}
+		last := es[len(es)-1]
+		p.After = store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}
+	}
+	// Read enough for one page: the next page starts after the last
+	// candidate read, whether or not it matched.
+	return kept, p.After, nil
+}

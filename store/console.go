@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// What the web console reads (issue 10): a page of events at a cursor, and
+// the overview's counts. Migration 0010 adds the indexes they use.
+
+// EventCursor is a position in the newest-first order of events: received_at
+// descending, then id descending. Events received in the same millisecond
+// are told apart by id, so a page boundary never skips or repeats one.
+type EventCursor struct {
+	ReceivedAt time.Time
+	ID         string
+}
+
+// IsZero reports whether c is the start (the newest event).
+func (c EventCursor) IsZero() bool { return c.ReceivedAt.IsZero() && c.ID == "" }
+
+// EventPage selects one page of events for PageEvents.
+type EventPage struct {
+	// Since and Until bound received_at as in EventFilter.
+	Since, Until time.Time
+	Source       string // empty = any
+	Kind         string // empty = any
+	// Search, when not nil, keeps only the events it matches, as
+	// FindEvents does (its own Since, Until and Limit are ignored: the
+	// page's apply).
+	Search *EventSearch
+	// After, when not zero, starts the page after that position: only
+	// events older in the newest-first order are listed.
+	After EventCursor
+	Limit int // 0 = 100
+}
+
+// SourceActivity is what the overview shows of one source.
+type SourceActivity struct {
+	Last  time.Time // receive time of its newest event; zero when none
+	Count int       // events received at or after the given time
+}
+
+// RobotActivity is what the overview shows of one robot.
+type RobotActivity struct {
+	// Sent counts the DingTalk messages sent at or after the given time (a
+	// digest of several deliveries is one message).
+	Sent int
+	// Pending and Sending are its outbox depth; Dead its dead letters.
+	Pending, Sending, Dead int
+}
+
+// PageEvents lists up to p.Limit events matching p, newest received first,
+// strictly after p.After in that order, without their raw body and headers.
+func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, error) {
+	const op = "page events"
+	limit, err := eventLimit(p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	where, args, err := c.eventWindow(nil, nil, p.Since, p.Until)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	if !p.After.IsZero() {
+		if p.After.ReceivedAt.IsZero() {
+			return nil, fmt.Errorf("%s: %w", op, invalidf("cursor without a receive time"))
+		}
+		// A row value comparison: both drivers walk the index
+		// (source, received_at, id) or (received_at, id) backwards from it.
+		where, args = append(where, "(received_at, id) < (?, ?)"), append(args, c.tv(p.After.ReceivedAt), p.After.ID)
+	}
+	if p.Source != "" {
+		where, args = append(where, "source = ?"), append(args, p.Source)
+	}
+	if p.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, p.Kind)
+	}
+	var digits string
+	limited := true
+	if s := p.Search; s != nil {
+		digits = alnumLower(s.AccountDigits)
+		if s.Text == "" && len(s.Amounts) == 0 && digits == "" {
+			return nil, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
+		}
+		// With account digits every event of the window is read and
+		// matched here (the account is not a column), as in FindEvents.
+		limited = digits == ""
+		if limited {
+			var alts []string
+			if s.Text != "" {
+				alts = append(alts, "id = ?", "provider_event_id = ?", "reference = ?")
+				args = append(args, s.Text, s.Text, s.Text)
+			}
+			if len(s.Amounts) > 0 {
+				alts = append(alts, "amount IN (?"+strings.Repeat(", ?", len(s.Amounts)-1)+")")
+				for _, a := range s.Amounts {
+					args = append(args, a)
+				}
+			}
+			where = append(where, "("+strings.Join(alts, " OR ")+")")
+		}
+	}
+	if limited {
+		args = append(args, limit)
+	}
+	q := listEventsSQL(where, limited)
+	out := []StoredEvent{}
+	err = c.b.read(ctx, op, func(qr querier) error {
+		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
+			if p.Search == nil || p.Search.matches(se, digits) {
+				out = append(out, se)
+			}
+			return len(out) < limit
+		})
+	})
+	return out, err
+}
+
+const (
+	sourceLastSQL  = `SELECT MAX(received_at) FROM events WHERE source = ?`
+	sourceCountSQL = `SELECT COUNT(*) FROM events WHERE source = ? AND received_at >= ?`
+	sourceTimesSQL = `SELECT received_at FROM events WHERE source = ? AND received_at >= ? AND received_at < ?`
+)
+
+// SourceActivity returns, for each of sources, the receive time of its
+// newest event and how many events it received at or after since. Each
+// source is two index lookups (events_source_received).
+func (c *core) SourceActivity(ctx context.Context, sources []string, since time.Time) (map[string]SourceActivity, error) {
+	const op = "source activity"
+	if since.IsZero() {
+		return nil, fmt.Errorf("%s: %w", op, invalidf("since is zero"))
+	}
+	out := make(map[string]SourceActivity, len(sources))
+	err := c.b.read(ctx, op, func(q querier) error {
+		for _, src := range sources {
+			var a SourceActivity
+			var last dbTime
+			if err := q.queryRow(ctx, sourceLastSQL, src).Scan(&last); err != nil {
+				return err
+			}
+			a.Last = last.t
+			if err := q.queryRow(ctx, sourceCountSQL, src, c.tv(since)).Scan(&a.Count); err != nil {
+				return err
+			}
+			out[src] = a
+		}
+		return nil
+	})
+	return out, err
+}
+
+// EventsPerHour counts, for each of sources, the events received in each of
+// hours consecutive hours from start: out[source][i] is the count of
+// [start+i h, start+(i+1) h). It reads the receive times from the index
+// events_source_received only.
+func (c *core) EventsPerHour(ctx context.Context, sources []string, start time.Time, hours int) (map[string][]int, error) {
+	const op = "events per hour"
+	if start.IsZero() || hours < 1 || hours > 24*31 {
+		return nil, fmt.Errorf("%s: %w", op, invalidf("start %s and %d hours: need a start and 1 to 744 hours", start.Format(time.RFC3339), hours))
+	}
+	start = msUTC(start)
+	end := start.Add(time.Duration(hours) * time.Hour)
+	out := make(map[string][]int, len(sources))
+	err := c.b.read(ctx, op, func(q querier) error {
+		for _, src := range sources {
+			counts := make([]int, hours)
+			rs, err := q.query(ctx, sourceTimesSQL, src, c.tv(start), c.tv(end))
+			if err != nil {
+				return err
+			}
+			for rs.Next() {
+				var t dbTime
+				if err := rs.Scan(&t); err != nil {
+					rs.Close()
+					return err
+				}
+				if i := int(t.t.Sub(start) / time.Hour); i >= 0 && i < hours {
+					counts[i]++
+				}
+			}
+			err = rs.Err()
+			rs.Close()
+			if err != nil {
+				return err
+			}
+			out[src] = counts
+		}
+		return nil
+	})
+	return out, err
+}
+
+const (
+	robotSentSQL = `SELECT robot, COUNT(DISTINCT CASE WHEN message_id = '' THEN CAST(id AS TEXT) ELSE message_id END)
+	FROM deliveries WHERE sent_at >= ? GROUP BY robot`
+	robotDepthSQL = `SELECT robot, status, COUNT(*) FROM deliveries
+	WHERE status IN ('pending', 'sending', 'dead') GROUP BY robot, status`
+)
+
+// RobotActivity returns, per robot with any row, the messages it sent at or
+// after since and its outbox depth and dead letters.
+func (c *core) RobotActivity(ctx context.Context, since time.Time) (map[string]RobotActivity, error) {
+	const op = "robot activity"
+	if since.IsZero() {
+		return nil, fmt.Errorf("%s: %w", op, invalidf("since is zero"))
+	}
+	out := map[string]RobotActivity{}
+	err := c.b.read(ctx, op, func(q querier) error {
+		rs, err := q.query(ctx, robotSentSQL, c.tv(since))
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var robot string
+			var n int
+			if err := rs.Scan(&robot, &n); err != nil {
+				rs.Close()
+				return err
+			}
+			a := out[robot]
+			a.Sent = n
+			out[robot] = a
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return err
+		}
+		rs, err = q.query(ctx, robotDepthSQL)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var robot, status string
+			var n int
+			if err := rs.Scan(&robot, &status, &n); err != nil {
+				return err
+			}
+			a := out[robot]
+			switch status {
+			case StatusPending:
+				a.Pending = n
+			case StatusSending:
+				a.Sending = n
+			case StatusDead:
+				a.Dead = n
+			}
+			out[robot] = a
+		}
+		return rs.Err()
+	})
+	return out, err
+}

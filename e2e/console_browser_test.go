@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bankbot/bankbot/dingtalk/dingtalktest"
@@ -156,6 +158,8 @@ func TestBrowser_Console(t *testing.T) {
 		require.GreaterOrEqual(t, a.count("tr.attempt"), 1)
 		require.Contains(t, a.text("pre#message-text"), payAmount, "the message as rendered")
 		require.Contains(t, a.text("pre#raw-body"), "evnt_brw_pay", "the raw body")
+		require.False(t, eval[bool](a, `document.querySelector('#copy-raw').hidden`),
+			"the pinned copy script ran under the page's CSP and showed its button")
 		a.screenshot("console-event.png")
 	})
 
@@ -277,5 +281,39 @@ func TestBrowser_Console(t *testing.T) {
 		require.NotEqual(t, http.StatusForbidden, a.post("/ui/actions/reload", nil))
 		time.Sleep(time.Second) // a replay or test message would have reached the fake by now
 		require.Len(t, fake.Messages(), sent, "a viewer's refused actions sent nothing")
+	})
+
+	step("the read pages work without JavaScript", func(t *testing.T) {
+		n := b.session(base)
+		n.t = t
+		_, err := chromedp.Call(n.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		require.NoError(t, err)
+		n.load("/ui/")
+		n.fill("#token", viewerToken)
+		n.click("#signin-submit")
+		require.Contains(t, n.text("#whoami"), "viewer")
+		n.click("a#nav-events")
+		n.fill("form#event-search input[name=q]", "chrg_test_evnt_brw_pay")
+		n.click("#search-submit")
+		require.Equal(t, []string{payID}, n.attrs("tr.event", "data-event-id"))
+		n.click(`tr.event[data-event-id="` + payID + `"] a.event-link`)
+		require.Equal(t, payAmount, n.text("#amount"))
+		require.Contains(t, n.text("pre#raw-body"), "evnt_brw_pay")
+		require.True(t, eval[bool](n, `document.querySelector('#copy-raw').hidden`),
+			"the copy button stays hidden: its script did not run, the page works without it")
+	})
+
+	step("the pages switch to Thai and keep their hooks", func(t *testing.T) {
+		a.t = t
+		a.open("/ui/")
+		english := a.text("nav#nav")
+		a.click("#lang-switch")
+		thai := a.text("nav#nav")
+		require.NotEqual(t, english, thai, "the navigation is translated")
+		require.Regexp(t, `\p{Thai}`, thai)
+		require.Equal(t, 1, a.count(`tr.robot[data-robot="finance"][data-state="ok"]`), "the hooks do not change with the language")
+		a.open("/ui/events") // no ?lang: the choice is remembered
+		require.Equal(t, thai, a.text("nav#nav"))
+		require.Equal(t, 1, a.count("form#event-search"))
 	})
 }

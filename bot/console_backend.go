@@ -255,6 +255,9 @@ func (b consoleBackend) Events(ctx context.Context, q console.EventQuery) (conso
 			Account: render.MaskAccount(e.Event.Account), ReceivedAt: e.ReceivedAt, Test: !e.Event.Livemode})
 	}
 	out.Next = encodeCursor(next)
+	if !next.IsZero() && len(es) < q.Limit {
+		out.ScannedTo = next.ReceivedAt
+	}
 	return out, nil
 }
 

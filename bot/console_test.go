@@ -518,7 +518,7 @@ func TestConsoleEventsPagination(t *testing.T) {
 	for i := range 9 {
 		id := fmt.Sprintf("ev_page_%d", 8-i)
 		ev := store.NewEvent{ID: id, Source: "opn", ReceivedAt: at.Add(time.Duration((8-i)/3) * time.Millisecond), Body: []byte("{}"),
-			Event: bankhooks.Event{Provider: "omise", ID: "p" + id, Kind: bankhooks.KindPaymentSucceeded, Amount: 100, Currency: "THB", Reference: "ref_page"}}
+			Event: bankhooks.Event{Provider: "omise", ID: "p" + id, Kind: bankhooks.KindPaymentSucceeded, Amount: 100, Currency: "THB", Reference: "ref_page", Account: "123-4-56789-0"}}
 		_, err := ca.store.InsertEvent(ctx, ev)
 		require.NoError(t, err)
 	}
@@ -526,7 +526,7 @@ func TestConsoleEventsPagination(t *testing.T) {
 		want = append(want, fmt.Sprintf("ev_page_%d", i))
 	}
 	b := consoleBackend{ca.App}
-	for _, text := range []string{"", "ref_page", "1.00"} {
+	for _, text := range []string{"", "ref_page", "1.00", "7890"} {
 		for _, size := range []int{1, 2, 4, 9} {
 			var got []string
 			cursor := ""

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // What the web console reads (issue 10): a page of events at a cursor, and
@@ -35,6 +38,20 @@ type EventPage struct {
 	// events older in the newest-first order are listed.
 	After EventCursor
 	Limit int // 0 = 100
+	// ScanLimit, when positive, bounds the events one call reads to match
+	// a search by account digits (the account is not a column, so such a
+	// search reads its window event by event): the call then stops early
+	// and its Next says where the read stopped.
+	ScanLimit int
+}
+
+// EventPageResult is one page of events.
+type EventPageResult struct {
+	Events []StoredEvent
+	// Next is where the following page starts: after the last event
+	// listed when the page is full, or after the last event read when
+	// ScanLimit stopped the read. Zero when nothing follows.
+	Next EventCursor
 }
 
 // SourceActivity is what the overview shows of one source.
@@ -54,19 +71,23 @@ type RobotActivity struct {
 
 // PageEvents lists up to p.Limit events matching p, newest received first,
 // strictly after p.After in that order, without their raw body and headers.
-func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, error) {
+func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, error) {
 	const op = "page events"
+	var res EventPageResult
 	limit, err := eventLimit(p.Limit)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return res, fmt.Errorf("%s: %w", op, err)
+	}
+	if p.ScanLimit < 0 {
+		return res, fmt.Errorf("%s: %w", op, invalidf("scan limit %d is negative", p.ScanLimit))
 	}
 	where, args, err := c.eventWindow(nil, nil, p.Since, p.Until)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
+		return res, fmt.Errorf("%s: %w", op, err)
 	}
 	if !p.After.IsZero() {
 		if p.After.ReceivedAt.IsZero() {
-			return nil, fmt.Errorf("%s: %w", op, invalidf("cursor without a receive time"))
+			return res, fmt.Errorf("%s: %w", op, invalidf("cursor without a receive time"))
 		}
 		// A row value comparison: both drivers walk the index
 		// (source, received_at, id) or (received_at, id) backwards from it.
@@ -83,9 +104,9 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, erro
 	if s := p.Search; s != nil {
 		digits = alnumLower(s.AccountDigits)
 		if s.Text == "" && len(s.Amounts) == 0 && digits == "" {
-			return nil, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
+			return res, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
 		}
-		// With account digits every event of the window is read and
+		// With account digits the events of the window are read and
 		// matched here (the account is not a column), as in FindEvents.
 		limited = digits == ""
 		if limited {
@@ -103,20 +124,107 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, erro
 			where = append(where, "("+strings.Join(alts, " OR ")+")")
 		}
 	}
-	if limited {
-		args = append(args, limit)
+	if !limited {
+		return c.pageByAccount(ctx, op, p, where, args, digits, limit)
 	}
-	q := listEventsSQL(where, limited)
-	out := []StoredEvent{}
+	args = append(args, limit)
+	q := listEventsSQL(where, true)
+	res.Events = []StoredEvent{}
 	err = c.b.read(ctx, op, func(qr querier) error {
 		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
 			if p.Search == nil || p.Search.matches(se, digits) {
-				out = append(out, se)
+				res.Events = append(res.Events, se)
 			}
-			return len(out) < limit
+			return len(res.Events) < limit
 		})
 	})
-	return out, err
+	if err != nil {
+		return EventPageResult{}, err
+	}
+	if len(res.Events) == limit {
+		e := res.Events[limit-1]
+		res.Next = EventCursor{ReceivedAt: e.ReceivedAt, ID: e.ID}
+	}
+	return res, nil
+}
+
+// pageByAccount is PageEvents for a search by account digits: the account
+// is not a column, so it reads the window's events one by one, newest
+// first, at most p.ScanLimit of them. Each is matched on its stored JSON
+// (the account, id, reference and amount only, without decoding the
+// whole event); only the matches are then read in full.
+func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where []string, args []any, digits string, limit int) (EventPageResult, error) {
+	var res EventPageResult
+	q := `SELECT id, received_at, event FROM events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY received_at DESC, id DESC`
+	if p.ScanLimit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, p.ScanLimit)
+	}
+	var ids []string
+	read := 0
+	var last EventCursor
+	err := c.b.read(ctx, op, func(qr querier) error {
+		rs, err := qr.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var (
+				id     string
+				at     dbTime
+				evJSON []byte
+			)
+			if err := rs.Scan(&id, &at, &evJSON); err != nil {
+				return err
+			}
+			read++
+			last = EventCursor{ReceivedAt: at.t, ID: id}
+			if p.Search.matchesJSON(id, evJSON, digits) {
+				ids = append(ids, id)
+				if len(ids) == limit {
+					break
+				}
+			}
+		}
+		return rs.Err()
+	})
+	if err != nil {
+		return res, err
+	}
+	got, err := c.GetEvents(ctx, ids)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", op, err)
+	}
+	res.Events = make([]StoredEvent, 0, len(ids))
+	for _, id := range ids {
+		if se, ok := got[id]; ok { // gone meanwhile: left out
+			res.Events = append(res.Events, se)
+		}
+	}
+	switch {
+	case len(ids) == limit:
+		res.Next = last // the last match read
+	case p.ScanLimit > 0 && read == p.ScanLimit:
+		res.Next = last // where the read stopped
+	}
+	return res, nil
+}
+
+// matchesJSON is matches on an event's stored JSON and bankbot id.
+func (s EventSearch) matchesJSON(id string, evJSON []byte, digits string) bool {
+	r := gjson.GetManyBytes(evJSON, "id", "reference", "amount", "account")
+	if s.Text != "" && (id == s.Text || r[0].String() == s.Text || r[1].String() == s.Text) {
+		return true
+	}
+	if r[2].Exists() && slices.Contains(s.Amounts, r[2].Int()) {
+		return true
+	}
+	return digits != "" && strings.HasSuffix(alnumLower(r[3].String()), digits)
 }
 
 const (

@@ -386,7 +386,7 @@ func TestSQLiteQueryPlans(t *testing.T) {
 		"unrouted events":            "USING INDEX events_unrouted",
 		"list events window":         "events_received (received_at>? AND received_at<?)",
 		"list events by provider id": "events_provider_event_id (provider_event_id=?)",
-		"find events":                "events_received (received_at>? AND received_at<?)",
+		"find events":                "SEARCH events USING INDEX events_amount (amount=?)",
 		"find events by account":     "events_received (received_at>? AND received_at<?)",
 		"transition many":            "SEARCH deliveries USING INTEGER PRIMARY KEY",
 		"insert attempts":            "SEARCH deliveries USING INTEGER PRIMARY KEY",

@@ -431,9 +431,10 @@ type Store interface {
 	// PageEvents lists up to p.Limit events matching p (its window, source,
 	// kind and, when set, the search), newest received first, strictly
 	// after the cursor p.After in the order (received_at, id) descending,
-	// without their raw body and headers. A page ends at its last event's
-	// cursor: the next page starts there, whatever shares its timestamp.
-	PageEvents(ctx context.Context, p EventPage) ([]StoredEvent, error)
+	// without their raw body and headers. The result's Next is where the
+	// following page starts, whatever shares its timestamp; a search by
+	// account digits reads at most p.ScanLimit events per call.
+	PageEvents(ctx context.Context, p EventPage) (EventPageResult, error)
 	// SourceActivity returns, for each of sources, its newest event's
 	// receive time and how many events it received at or after since.
 	SourceActivity(ctx context.Context, sources []string, since time.Time) (map[string]SourceActivity, error)

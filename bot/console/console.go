@@ -199,6 +199,10 @@ type EventList struct {
 	Next string
 	// Window says what a text search covered when no dates were given.
 	Window string
+	// ScannedTo, when set, is how far back a search by account digits read
+	// before the page ended short (it reads a bounded number of events a
+	// page); the next page searches on from there.
+	ScannedTo time.Time
 	// Sources and Kinds are the filter choices.
 	Sources []string
 	Kinds   []string

@@ -215,8 +215,14 @@ func (h *Handler) authenticate(r *http.Request) (session, bool, bool) {
 // the sign-in page, others get 401.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, bearer bool) {
 	w.Header().Set("Cache-Control", "no-store")
-	if !bearer && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		http.Redirect(w, r, Prefix+"signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+	if !bearer && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		// After signing in, a GET comes back to its page; a POST (its
+		// session expired meanwhile) to the overview, never re-sent.
+		next := Prefix
+		if r.Method == http.MethodGet {
+			next = r.URL.RequestURI()
+		}
+		http.Redirect(w, r, Prefix+"signin?next="+url.QueryEscape(next), http.StatusSeeOther)
 		return
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="bankbot console"`)

@@ -140,6 +140,7 @@ var texts = map[string][2]string{
 	"store.error":         {"The store did not answer; try again.", "ฐานข้อมูลไม่ตอบสนอง กรุณาลองใหม่"},
 	"bad.request":         {"That request is not valid.", "คำขอไม่ถูกต้อง"},
 	"window.note":         {"Searched", "ค้นหาช่วง"},
+	"scanned.to":          {"Account digits are searched a few thousand events a page; this page searched back to", "การค้นหาเลขท้ายบัญชีค้นได้ครั้งละไม่กี่พันรายการ หน้านี้ค้นย้อนไปถึง"},
 }
 
 // T returns key's text in lang; an unknown key shows as itself (a test

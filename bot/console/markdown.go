@@ -139,10 +139,10 @@ func inline(s string) string {
 			lit.WriteString(mark)
 			i += 2
 		case c == '*' || c == '_':
-			if j := strings.IndexByte(s[i+1:], c); j > 0 && s[i+1] != ' ' {
+			if j := emphasisEnd(s, i); j > 0 {
 				flush()
-				b.WriteString("<em>" + inline(s[i+1:i+1+j]) + "</em>")
-				i += j + 2
+				b.WriteString("<em>" + inline(s[i+1:j]) + "</em>")
+				i = j + 1
 				continue
 			}
 			lit.WriteByte(c)
@@ -187,4 +187,31 @@ func link(s string) (label, href string, n int, ok bool) {
 	}
 	end += closeLabel + 2
 	return s[start+1 : closeLabel], s[closeLabel+2 : end], end + 1, true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+// emphasisEnd returns the index of the marker closing the emphasis s[i]
+// opens, or -1. An underscore inside a word (snake_case ids, references)
+// neither opens nor closes emphasis, as in CommonMark and DingTalk.
+func emphasisEnd(s string, i int) int {
+	c := s[i]
+	if i+1 >= len(s) || s[i+1] == ' ' || s[i+1] == c {
+		return -1
+	}
+	if c == '_' && i > 0 && isAlnum(s[i-1]) {
+		return -1
+	}
+	for k := i + 2; k < len(s); k++ {
+		if s[k] != c || s[k-1] == ' ' || s[k-1] == '\\' {
+			continue
+		}
+		if c == '_' && k+1 < len(s) && isAlnum(s[k+1]) {
+			continue
+		}
+		return k
+	}
+	return -1
 }

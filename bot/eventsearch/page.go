@@ -8,18 +8,27 @@ import (
 
 // Pager is the store method a paged search needs.
 type Pager interface {
-	PageEvents(ctx context.Context, p store.EventPage) ([]store.StoredEvent, error)
+	PageEvents(ctx context.Context, p store.EventPage) (store.EventPageResult, error)
 }
 
-// maxBatches bounds the store reads of one page: a search whose amount
-// matches many events of another currency's exponent returns a short page
-// (with a next cursor) rather than reading on.
-const maxBatches = 8
+const (
+	// maxBatches bounds the store reads of one page: a search whose
+	// amount matches many events of another currency's exponent returns a
+	// short page (with a next cursor) rather than reading on.
+	maxBatches = 4
+	// ScanLimit bounds the events one read matches by account digits
+	// (read one by one: the account is not a column), so a page answers
+	// in bounded time however many events the window holds; the page then
+	// ends where the read stopped, and the next page searches on.
+	ScanLimit = 5000
+)
 
 // Page returns up to limit events of p's window, source and kind, after
 // p.After, that match text as Find matches it (text may be empty: every
 // event), newest first, and the cursor the next page starts after (zero
-// when there are no more). p.Search and p.Limit are set here.
+// when there are no more). A page may hold fewer than limit events and
+// still have a next cursor when a search by account digits stopped at
+// ScanLimit events read. p.Search, p.Limit and p.ScanLimit are set here.
 func Page(ctx context.Context, pg Pager, text string, p store.EventPage, limit int) ([]store.StoredEvent, store.EventCursor, error) {
 	if limit < 1 {
 		limit = 50
@@ -38,13 +47,14 @@ func Page(ctx context.Context, pg Pager, text string, p store.EventPage, limit i
 	if searching {
 		p.Limit *= 4
 	}
+	p.ScanLimit = ScanLimit
 	var kept []store.StoredEvent
 	for range maxBatches {
-		es, err := pg.PageEvents(ctx, p)
+		res, err := pg.PageEvents(ctx, p)
 		if err != nil {
 			return nil, store.EventCursor{}, err
 		}
-		for _, e := range es {
+		for _, e := range res.Events {
 			if searching && !Keeps(q, amounts, e) {
 				continue
 			}
@@ -55,13 +65,16 @@ func Page(ctx context.Context, pg Pager, text string, p store.EventPage, limit i
 			}
 			kept = append(kept, e)
 		}
-		if len(es) < p.Limit {
+		if res.Next.IsZero() {
 			return kept, store.EventCursor{}, nil // the store has no more
 		}
-		last := es[len(es)-1]
-		p.After = store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}
+		p.After = res.Next
+		if len(res.Events) < p.Limit {
+			// The read stopped at ScanLimit: show what it found.
+			break
+		}
 	}
-	// Read enough for one page: the next page starts after the last
-	// candidate read, whether or not it matched.
+	// The next page starts after the last event read, whether or not it
+	// matched.
 	return kept, p.After, nil
 }

@@ -32,29 +32,33 @@ func testPageEventsCursor(t *testing.T, s store.Store) {
 			var got []string
 			var after store.EventCursor
 			for range 20 {
-				es, err := s.PageEvents(ctx(t), store.EventPage{After: after, Limit: size})
+				res, err := s.PageEvents(ctx(t), store.EventPage{After: after, Limit: size})
 				require.NoError(t, err)
-				require.LessOrEqual(t, len(es), size)
-				for _, e := range es {
+				require.LessOrEqual(t, len(res.Events), size)
+				for _, e := range res.Events {
 					got = append(got, e.ID)
 					require.Empty(t, e.Body)
 				}
-				if len(es) < size {
+				if res.Next.IsZero() {
+					require.Less(t, len(res.Events), size, "a full page has a next")
 					break
 				}
-				last := es[len(es)-1]
-				after = store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}
+				last := res.Events[len(res.Events)-1]
+				require.Equal(t, store.EventCursor{ReceivedAt: last.ReceivedAt, ID: last.ID}, res.Next)
+				after = res.Next
 			}
 			require.Equal(t, want, got)
 		})
 	}
 	// The cursor is exclusive, and the filters apply with it.
-	es, err := s.PageEvents(ctx(t), store.EventPage{After: store.EventCursor{ReceivedAt: base().Add(time.Second), ID: "evt_e"}, Limit: 2})
+	res, err := s.PageEvents(ctx(t), store.EventPage{After: store.EventCursor{ReceivedAt: base().Add(time.Second), ID: "evt_e"}, Limit: 2})
 	require.NoError(t, err)
-	require.Equal(t, []string{"evt_d", "evt_c"}, eventIDs(es))
+	require.Equal(t, []string{"evt_d", "evt_c"}, eventIDs(res.Events))
 	_, err = s.PageEvents(ctx(t), store.EventPage{After: store.EventCursor{ID: "evt_e"}})
 	require.ErrorIs(t, err, store.ErrInvalid)
 	_, err = s.PageEvents(ctx(t), store.EventPage{Limit: -1})
+	require.ErrorIs(t, err, store.ErrInvalid)
+	_, err = s.PageEvents(ctx(t), store.EventPage{ScanLimit: -1})
 	require.ErrorIs(t, err, store.ErrInvalid)
 }
 
@@ -82,13 +86,29 @@ func testPageEventsFilters(t *testing.T, s store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			es, err := s.PageEvents(ctx(t), tc.p)
+			res, err := s.PageEvents(ctx(t), tc.p)
 			require.NoError(t, err)
-			require.Equal(t, tc.want, eventIDs(es))
+			require.Equal(t, tc.want, eventIDs(res.Events))
 		})
 	}
 	_, err := s.PageEvents(ctx(t), store.EventPage{Search: &store.EventSearch{}})
 	require.ErrorIs(t, err, store.ErrInvalid)
+
+	// A search by account digits reads at most ScanLimit events and says
+	// where it stopped; the next call goes on from there.
+	digits := &store.EventSearch{AccountDigits: "1234"} // only evt_0001 ("xxxx1234") matches
+	res, err := s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3})
+	require.NoError(t, err)
+	require.Empty(t, res.Events, "evt_dup2, evt_0005 and evt_0004 read, none matches")
+	require.Equal(t, store.EventCursor{ReceivedAt: at(4), ID: "evt_0004"}, res.Next)
+	res, err = s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3, After: res.Next})
+	require.NoError(t, err)
+	require.Equal(t, []string{"evt_0001"}, eventIDs(res.Events))
+	require.Equal(t, store.EventCursor{ReceivedAt: at(1), ID: "evt_0001"}, res.Next)
+	res, err = s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3, After: res.Next})
+	require.NoError(t, err)
+	require.Empty(t, res.Events)
+	require.True(t, res.Next.IsZero(), "the window's end")
 }
 
 func testSourceActivity(t *testing.T, s store.Store) {

@@ -20,7 +20,7 @@ const (
 	// (read one by one: the account is not a column), so a page answers
 	// in bounded time however many events the window holds; the page then
 	// ends where the read stopped, and the next page searches on.
-	ScanLimit = 5000
+	ScanLimit = 2000
 )
 
 // Page returns up to limit events of p's window, source and kind, after

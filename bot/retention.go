@@ -16,8 +16,8 @@ const retentionPause = 20 * time.Millisecond
 
 // retention is the scheduled retention job's work: it purges what is older
 // than storage.retention (store.Purge: raw bodies and headers of events whose
-// deliveries are all sent, the attempt log, chat msgIds and audit) and says
-// what it did.
+// deliveries are all sent, the attempt log, chat msgIds and audit), then the
+// schedule tick log (store.PurgeTicks), and says what it did.
 //
 // Failure policy: fails open on completeness and closed on data. A batch that
 // fails ends the run with its error (the tick is recorded failed, the next
@@ -35,6 +35,13 @@ func (a *App) retention(ctx context.Context, now time.Time) (string, error) {
 		"kept": res.Kept, "attempts": res.Attempts, "chat_messages": res.ChatMessages,
 		"chat_audit": res.ChatAudit, "batches": res.Batches, "reclaimed_bytes": res.ReclaimedBytes,
 	}).Info("retention purge")
+	if err == nil {
+		// The schedule tick log: ticks older than the cut-off, except each
+		// schedule's latest of each result (where the next summary starts).
+		var ticks int64
+		ticks, err = a.store.PurgeTicks(ctx, cut)
+		a.log.WithField("ticks", ticks).Info("retention purge of old schedule ticks")
+	}
 	what := fmt.Sprintf("purged before %s: %d bodies (%d bytes), %d attempts, %d chat ids, %d audit rows; %d old events kept (not all sent); %d bytes given back",
 		cut.UTC().Format(time.RFC3339), res.Bodies, res.BodyBytes, res.Attempts, res.ChatMessages, res.ChatAudit, res.Kept, res.ReclaimedBytes)
 	if err != nil {

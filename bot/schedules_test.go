@@ -115,6 +115,23 @@ func TestSchedules_RetentionPurgesThroughTheConfig(t *testing.T) {
 	require.Contains(t, what, "1 bodies")
 	require.Contains(t, what, "1 old events kept")
 
+	// Only the latest tick of a schedule stays once it is older than the
+	// cut-off.
+	for _, at := range []time.Time{ta.clock.Now().Add(-95 * 24 * time.Hour), ta.clock.Now().Add(-94 * 24 * time.Hour)} {
+		won, err := ta.store.ClaimTick(ctx, "daily", at, "test", at)
+		require.NoError(t, err)
+		require.True(t, won)
+	}
+	_, err = ta.retention(ctx, ta.clock.Now().Add(2*24*time.Hour))
+	require.NoError(t, err)
+	tick, ok, err := ta.store.LastTick(ctx, "daily", ta.clock.Now(), "")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, ta.clock.Now().Add(-94*24*time.Hour).UTC().Truncate(time.Millisecond), tick.TickAt)
+	_, ok, err = ta.store.LastTick(ctx, "daily", tick.TickAt, "")
+	require.NoError(t, err)
+	require.False(t, ok, "the older tick was purged")
+
 	for id, purged := range map[string]bool{old: true, pending: false, recent: false} {
 		ev, err := ta.store.GetEvent(ctx, id)
 		require.NoError(t, err)

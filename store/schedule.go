@@ -416,3 +416,25 @@ func (c *core) DeleteMark(ctx context.Context, key string) (Mark, bool, error) {
 	}
 	return m, true, nil
 }
+
+// PurgeTicks deletes the ticks scheduled before before, except, per schedule
+// and result, the latest one: LastTick's answers do not change, so a summary
+// still starts where the last successful one ended, however old.
+func (c *core) PurgeTicks(ctx context.Context, before time.Time) (int64, error) {
+	const op = "purge ticks"
+	if before.IsZero() {
+		return 0, fmt.Errorf("%s: %w", op, invalidf("before is zero"))
+	}
+	var n int64
+	err := c.b.write(ctx, op, func(q querier) error {
+		var err error
+		n, err = q.exec(ctx, `DELETE FROM schedule_ticks WHERE tick_at < ?
+			AND tick_at < (SELECT MAX(t.tick_at) FROM schedule_ticks t
+				WHERE t.name = schedule_ticks.name AND t.result = schedule_ticks.result)`, c.tv(before))
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -474,6 +474,11 @@ type Store interface {
 	// DeleteMark removes the mark key: existed is true for the one caller
 	// that removed it, and m is the mark it removed.
 	DeleteMark(ctx context.Context, key string) (m Mark, existed bool, err error)
+	// PurgeTicks deletes the ticks scheduled before before, except the
+	// latest of each schedule and result (what LastTick answers stays), and
+	// returns how many it deleted: the retention job keeps the table from
+	// growing for ever (a 5-minute watchdog adds 105,000 ticks a year).
+	PurgeTicks(ctx context.Context, before time.Time) (int64, error)
 
 	// Console (issue 10).
 

@@ -26,6 +26,7 @@ func scheduleTests() []struct {
 		{"Schedules/ClaimFinishLastTick", testTicks},
 		{"Schedules/ClaimTickConcurrent", testClaimTickConcurrent},
 		{"Schedules/TickValidation", testTickValidation},
+		{"Schedules/PurgeTicks", testPurgeTicks},
 		{"Schedules/SummarizeEvents", testSummarizeEvents},
 		{"Schedules/PeriodEvents", testPeriodEvents},
 		{"Schedules/LastReceived", testLastReceived},
@@ -296,4 +297,59 @@ func testMarksConcurrent(t *testing.T, s store.Store) {
 	wg.Wait()
 	require.Equal(t, 1, firsts)
 	require.Equal(t, 1, delets)
+}
+
+func testPurgeTicks(t *testing.T, s store.Store) {
+	// daily: ok on days 0–4, failed on day 5, unfinished on day 6; hourly:
+	// ok every hour of day 0.
+	day := func(i int) time.Time { return base().Add(time.Duration(i) * 24 * time.Hour) }
+	for i := range 7 {
+		won, err := s.ClaimTick(ctx(t), "daily", day(i), "a", day(i))
+		require.NoError(t, err)
+		require.True(t, won)
+		switch {
+		case i < 5:
+			require.NoError(t, s.FinishTick(ctx(t), "daily", day(i), "ok", day(i).Add(time.Second)))
+		case i == 5:
+			require.NoError(t, s.FinishTick(ctx(t), "daily", day(i), "failed", day(i).Add(time.Second)))
+		}
+	}
+	for h := range 24 {
+		at := base().Add(time.Duration(h) * time.Hour)
+		_, err := s.ClaimTick(ctx(t), "hourly", at, "a", at)
+		require.NoError(t, err)
+		require.NoError(t, s.FinishTick(ctx(t), "hourly", at, "ok", at))
+	}
+	_, err := s.PurgeTicks(ctx(t), time.Time{})
+	require.ErrorIs(t, err, store.ErrInvalid)
+
+	// Before day 3: daily's days 0–2 go; hourly keeps only its latest.
+	n, err := s.PurgeTicks(ctx(t), day(3))
+	require.NoError(t, err)
+	require.Equal(t, int64(3+23), n)
+	got, ok, err := s.LastTick(ctx(t), "daily", day(3), "")
+	require.NoError(t, err)
+	require.False(t, ok, "daily's ticks before day 3 are gone: %+v", got)
+	got, ok, err = s.LastTick(ctx(t), "hourly", day(3), "ok")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, base().Add(23*time.Hour), got.TickAt, "the latest ok tick of a schedule stays")
+
+	// Far in the future: each schedule keeps its latest tick of each
+	// result, so LastTick answers as before.
+	n, err = s.PurgeTicks(ctx(t), day(100))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n, "daily's day 3; day 4 is its latest ok, day 5 its latest failed, day 6 unfinished")
+	for _, c := range []struct {
+		result string
+		want   time.Time
+	}{{"ok", day(4)}, {"failed", day(5)}, {"", day(6)}} {
+		got, ok, err := s.LastTick(ctx(t), "daily", day(100), c.result)
+		require.NoError(t, err)
+		require.True(t, ok, c.result)
+		require.Equal(t, c.want, got.TickAt, c.result)
+	}
+	n, err = s.PurgeTicks(ctx(t), day(100))
+	require.NoError(t, err)
+	require.Zero(t, n, "idempotent")
 }

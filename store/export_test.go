@@ -100,6 +100,9 @@ func (c *core) Statements() []Statement {
 		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`
 	list := func(conds ...string) string { return listDeliveriesSQL(conds) }
 	window := []string{"received_at >= ?", "received_at < ?"}
+	byDigits, _ := searchTerms(EventSearch{}, "7890", accountIndex)
+	byText, _ := searchTerms(EventSearch{Text: "x"}, "7890", accountIndex)
+	byTextWalk, _ := searchTerms(EventSearch{Text: "x", Amounts: []int64{1, 2}}, "7890", accountWalk)
 	st := []Statement{
 		{Name: "insert event", SQL: insertEventSQL},
 		{Name: "event by key", SQL: eventKeySQL},
@@ -147,7 +150,20 @@ func (c *core) Statements() []Statement {
 		{Name: "list events since by source", SQL: listEventsSQL([]string{"received_at >= ?", "source = ?", "kind = ?"}, true)},
 		{Name: "list events by provider id", SQL: listEventsSQL([]string{"provider_event_id = ?"}, true)},
 		{Name: "find events", SQL: listEventsSQL(append(window, "(id = ? OR provider_event_id = ? OR reference = ? OR amount IN (?, ?))"), true)},
-		{Name: "find events by account", SQL: listEventsSQL(window, false)},
+		{Name: "find events by account, not backfilled", SQL: listEventsSQL(window, false)},
+		{Name: "find events by account", SQL: listEventsSQL(append(c.unindexed(window), byDigits), true)},
+		{Name: "find events by account or text", SQL: listEventsSQL(append(c.unindexed(window), byText), true)},
+		{Name: "find events by account, walk", SQL: listEventsSQL(append(window, byTextWalk), true)},
+		{Name: "page events by account", SQL: listEventsSQL(append(c.unindexed([]string{"(received_at, id) < (?, ?)", "source = ?", "kind = ?"}), byDigits), true)},
+		{Name: "page events by account or text", SQL: listEventsSQL(append(c.unindexed([]string{"received_at >= ?", "(received_at, id) < (?, ?)", "source = ?"}), byText), true)},
+		{Name: "page events by account, walk", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, byTextWalk, true)},
+		{Name: "page events by account, not backfilled", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, "", true)},
+		{Name: "account unfilled", SQL: accountUnfilledSQL},
+		{Name: "account count", SQL: accountCountSQL(append(window, "(received_at, id) < (?, ?)"))},
+		{Name: "unfilled accounts", SQL: unfilledAccountsSQL(c.b.claimLock())},
+		{Name: "fill account", SQL: fillAccountSQL},
+		{Name: "insert event with account", SQL: insertEventRevSQL},
+		{Name: "replace event", SQL: replaceEventRevSQL},
 		{Name: "page events cursor", SQL: listEventsSQL([]string{"(received_at, id) < (?, ?)"}, true)},
 		{Name: "page events by source", SQL: listEventsSQL([]string{"(received_at, id) < (?, ?)", "source = ?"}, true)},
 		{Name: "page events by kind", SQL: listEventsSQL([]string{"received_at >= ?", "received_at < ?", "(received_at, id) < (?, ?)", "kind = ?"}, true)},

@@ -61,7 +61,7 @@ const (
 // cursor) from which the search walks the window rather than sorting its
 // matches. Counting up to it reads at most that many entries of
 // events_account_rev (index-only); sorting fewer costs about as much.
-const accountDense = 2000
+var accountDense = 2000
 
 const (
 	// accountUnfilledSQL finds a row whose account_rev is not filled yet
@@ -177,7 +177,7 @@ func (c *core) unindexed(where []string) []string {
 // LOCKED), and a row is only ever filled from NULL.
 
 // accountFillBatch is the rows one backfill transaction fills.
-const accountFillBatch = 500
+var accountFillBatch = 500
 
 const fillAccountSQL = `UPDATE events SET account_rev = ? WHERE id = ? AND account_rev IS NULL`
 

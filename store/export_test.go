@@ -243,3 +243,67 @@ func (c *core) Explain(ctx context.Context, s string) ([]string, error) {
 	})
 	return out, err
 }
+
+// Strings runs a query whose rows are one text each (NULL reads "<null>").
+func (c *core) Strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	var out []string
+	err := c.b.read(ctx, "test query", func(qr querier) error {
+		out = out[:0]
+		rs, err := qr.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var v *string
+			if err := rs.Scan(&v); err != nil {
+				return err
+			}
+			if v == nil {
+				out = append(out, "<null>")
+				continue
+			}
+			out = append(out, *v)
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
+// StopAccountFill stops the background backfill of account_rev and keeps
+// it from starting again, so a test can hold rows without it.
+func (c *core) StopAccountFill() {
+	c.fill.mu.Lock()
+	c.fill.disabled = true
+	c.fill.mu.Unlock()
+	c.fill.wg.Wait()
+}
+
+// WaitAccountFill waits for the background backfill of account_rev to end
+// and returns its error.
+func (c *core) WaitAccountFill() error {
+	c.fill.wg.Wait()
+	c.fill.mu.Lock()
+	defer c.fill.mu.Unlock()
+	return c.fill.err
+}
+
+// FillAccounts runs the backfill of account_rev now and returns how many
+// rows it filled.
+func (c *core) FillAccounts(ctx context.Context) (int, error) { return c.fillAccounts(ctx) }
+
+// SetAccountDense sets the count of matches from which a search by account
+// digits walks its window; the returned function restores it.
+func SetAccountDense(n int) func() {
+	old := accountDense
+	accountDense = n
+	return func() { accountDense = old }
+}
+
+// SetAccountFillBatch sets the rows one backfill transaction fills; the
+// returned function restores it.
+func SetAccountFillBatch(n int) func() {
+	old := accountFillBatch
+	accountFillBatch = n
+	return func() { accountFillBatch = old }
+}

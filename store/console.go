@@ -93,9 +93,6 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 		// (source, received_at, id) or (received_at, id) backwards from it.
 		where, args = append(where, "(received_at, id) < (?, ?)"), append(args, c.tv(p.After.ReceivedAt), p.After.ID)
 	}
-	// The conditions on received_at and id only: a search by account
-	// digits counts its matches under them on events_account_rev alone.
-	windowWhere, windowArgs := slices.Clone(where), slices.Clone(args)
 	if p.Source != "" {
 		where, args = append(where, "source = ?"), append(args, p.Source)
 	}
@@ -109,7 +106,7 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 		}
 		plan := accountIndex
 		if digits != "" {
-			if plan, err = c.planAccount(ctx, op, digits, windowWhere, windowArgs); err != nil {
+			if plan, err = c.planAccount(ctx, op, digits); err != nil {
 				return res, err
 			}
 		}

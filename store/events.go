@@ -159,7 +159,7 @@ func (c *core) FindEvents(ctx context.Context, s EventSearch) ([]StoredEvent, er
 	}
 	plan := accountIndex
 	if digits != "" {
-		if plan, err = c.planAccount(ctx, op, digits, where, args); err != nil {
+		if plan, err = c.planAccount(ctx, op, digits); err != nil {
 			return nil, err
 		}
 	}

@@ -159,7 +159,7 @@ func (c *core) Statements() []Statement {
 		{Name: "page events by account, walk", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, byTextWalk, true)},
 		{Name: "page events by account, not backfilled", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, "", true)},
 		{Name: "account unfilled", SQL: accountUnfilledSQL},
-		{Name: "account count", SQL: accountCountSQL(append(window, "(received_at, id) < (?, ?)"))},
+		{Name: "account count", SQL: accountCountSQL},
 		{Name: "unfilled accounts", SQL: unfilledAccountsSQL(c.b.claimLock())},
 		{Name: "fill account", SQL: fillAccountSQL},
 		{Name: "insert event with account", SQL: insertEventRevSQL},

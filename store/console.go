@@ -38,10 +38,13 @@ type EventPage struct {
 	// events older in the newest-first order are listed.
 	After EventCursor
 	Limit int // 0 = 100
-	// ScanLimit, when positive, bounds the events one call reads to match
-	// a search by account digits (the account is not a column, so such a
-	// search reads its window event by event): the call then stops early
-	// and its Next says where the read stopped.
+	// ScanLimit, when positive, bounds the events one call reads when a
+	// search by account digits reads its window event by event: while
+	// some row is not backfilled with account_rev (migration 0011), or
+	// when the digits match so many events that walking the window beats
+	// sorting them (account.go). The call then stops early and its Next
+	// says where the read stopped. A search answered from the index
+	// events_account_rev reads only its matches and ignores it.
 	ScanLimit int
 }
 

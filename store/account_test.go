@@ -247,3 +247,20 @@ func TestAccountRevMigrate(t *testing.T) {
 		checkAccountSearches(t, s)
 	})
 }
+
+// TestAccountRevLazyFill: a search that meets a row without account_rev
+// (an older binary still inserting, during a rolling upgrade) finds it event
+// by event and starts the backfill, which fills it.
+func TestAccountRevLazyFill(t *testing.T) {
+	accountDrivers(t, func(t *testing.T, open func(int) accountStore) {
+		s := open(0)
+		insertAccounts(t, s)
+		require.NoError(t, s.WaitAccountFill())
+		require.NoError(t, s.Exec(t.Context(), `UPDATE events SET account_rev = NULL WHERE id = 'evt_a6'`))
+		got, err := s.FindEvents(t.Context(), store.EventSearch{AccountDigits: "1234"})
+		require.NoError(t, err)
+		require.Equal(t, []string{"evt_a6", "evt_a1"}, ids(got))
+		require.NoError(t, s.WaitAccountFill())
+		require.Equal(t, accountRevs, accountRevsOf(t, s), "the search started the backfill")
+	})
+}

@@ -8,8 +8,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,7 +24,8 @@ import (
 // BenchmarkConsolePages measures the web console's pages on a SQLite store
 // holding 100,000 events (BANKBOT_BENCH_EVENTS changes the count): the
 // overview, the events list (first page and a page deep in the cursor), a
-// search by reference and by amount, and an event page. Each request goes
+// search by reference, by amount and by account digits (matching nearly
+// every event, 0.1 % of them, none), and an event page. Each request goes
 // through the admin listener's router with a Bearer token, as a browser's
 // would after sign-in. Besides ns/op (the mean wall time) it reports
 // p50-ms and p99-ms of the wall time, the figures docs/PERFORMANCE.md
@@ -60,20 +63,46 @@ func BenchmarkConsolePages(b *testing.B) {
 
 	// A cursor deep in the list: the first event of the 1000th page.
 	deep := deepCursor(b, ta, 1000*50)
-	pages := []struct{ name, path string }{
-		{"overview", "/ui/"},
-		{"events", "/ui/events"},
-		{"events/deep-page", "/ui/events?cursor=" + deep},
-		{"events/source-filter", "/ui/events?source=kbank&kind=payment.failed"},
-		{"events/search-reference", "/ui/events?q=" + ref},
-		{"events/search-amount", "/ui/events?q=550.00"},
-		{"events/search-amount-none", "/ui/events?q=1%2C234.56"},
-		{"events/search-account-digits", "/ui/events?q=56789-0"},
-		{"events/search-account-digits-none", "/ui/events?q=4444-4"},
-		{"event", "/ui/events/" + eventID},
+	// The searches by account digits are checked once before they are
+	// timed: how many events the page lists, all of the account searched.
+	few := func(id string) bool { v, _ := strconv.Atoi(strings.TrimPrefix(id, "ev_bench_")); return v%1000 == 7 }
+	pages := []struct {
+		name, path string
+		rows       int               // -1: not checked
+		match      func(string) bool // every listed event id matches
+	}{
+		{"overview", "/ui/", -1, nil},
+		{"events", "/ui/events", -1, nil},
+		{"events/deep-page", "/ui/events?cursor=" + deep, -1, nil},
+		{"events/source-filter", "/ui/events?source=kbank&kind=payment.failed", -1, nil},
+		{"events/search-reference", "/ui/events?q=" + ref, -1, nil},
+		{"events/search-amount", "/ui/events?q=550.00", -1, nil},
+		{"events/search-amount-none", "/ui/events?q=1%2C234.56", -1, nil},
+		{"events/search-account-digits", "/ui/events?q=56789-0", 50, func(id string) bool { return !few(id) }},
+		{"events/search-account-digits-few", "/ui/events?q=54321-0", min(50, n/1000), few},
+		{"events/search-account-digits-none", "/ui/events?q=4444-4", 0, nil},
+		{"event", "/ui/events/" + eventID, -1, nil},
 	}
 	router := ta.adminRouter()
 	for _, p := range pages {
+		if p.rows >= 0 {
+			req := httptest.NewRequest(http.MethodGet, p.path, nil)
+			req.Header.Set("Authorization", "Bearer "+consoleAdmin)
+			rec := httptest.NewRecorder()
+			router.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("%s: %d %s", p.path, rec.Code, rec.Body.String())
+			}
+			ids := eventIDRE.FindAllStringSubmatch(rec.Body.String(), -1)
+			if len(ids) != p.rows {
+				b.Fatalf("%s lists %d events, want %d", p.path, len(ids), p.rows)
+			}
+			for _, m := range ids {
+				if !p.match(m[1]) {
+					b.Fatalf("%s lists %s, of another account", p.path, m[1])
+				}
+			}
+		}
 		b.Run(p.name, func(b *testing.B) {
 			var took []time.Duration
 			cpu0 := cpuTime()
@@ -98,6 +127,9 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 }
 
+// eventIDRE finds the events a console list shows.
+var eventIDRE = regexp.MustCompile(`data-event-id="([^"]+)"`)
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // fillConsoleStore stores n events received over the last 30 days across
@@ -111,7 +143,16 @@ func fillConsoleStore(b *testing.B, ta *testApp, n int) (ref, id string) {
 	sources := []string{"opn", "kbank", "scb"}
 	kinds := []bankhooks.Kind{bankhooks.KindPaymentSucceeded, bankhooks.KindPaymentSucceeded, bankhooks.KindPaymentFailed, bankhooks.KindRefundSucceeded}
 	spec := []byte(`{"template":"default","language":"en"}`)
-	at := func(i int) time.Time { return now.Add(-span + time.Duration(i)*span/time.Duration(n)) }
+	// span/n first: i*span overflows time.Duration from i = 3,558.
+	at := func(i int) time.Time { return now.Add(-span + time.Duration(i)*(span/time.Duration(n))) }
+	// One account for all but one event in 1,000 (a search by its digits
+	// matches nearly every event), another for those (it matches 0.1 %).
+	account := func(i int) string {
+		if i%1000 == 7 {
+			return "987-6-54321-0"
+		}
+		return "123-4-56789-0"
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	next := make(chan int, 1024)
@@ -125,7 +166,7 @@ func fillConsoleStore(b *testing.B, ta *testApp, n int) (ref, id string) {
 					Body:    []byte(fmt.Sprintf(`{"id":"evnt_bench_%07d","data":{"id":"chrg_bench_%07d","amount":%d,"description":"Order %d"}}`, i, i, 5000+i%100000, i)),
 					Event: bankhooks.Event{Provider: "omise", ID: fmt.Sprintf("evnt_bench_%07d", i), Type: "charge.complete",
 						Kind: kinds[i%len(kinds)], Amount: int64(5000 + i%100000), Currency: "THB", Reference: fmt.Sprintf("chrg_bench_%07d", i),
-						Account: "123-4-56789-0", Counterparty: "Somchai", Description: fmt.Sprintf("Order %d", i), Livemode: true, OccurredAt: at(i)},
+						Account: account(i), Counterparty: "Somchai", Description: fmt.Sprintf("Order %d", i), Livemode: true, OccurredAt: at(i)},
 					Routed: true, Deliveries: []store.NewDelivery{{Route: "all", Robot: "log", Spec: spec}},
 				}
 				if _, err := ta.store.InsertEvent(ctx, ev); err != nil {

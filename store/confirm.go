@@ -76,6 +76,9 @@ const (
 	WHERE id = ? AND routed_at IS NULL`
 	replaceEventSQL = `UPDATE events SET type = ?, kind = ?, amount = ?, currency = ?, reference = ?, event = ?
 	WHERE id = ?`
+	// replaceEventRevSQL is replaceEventSQL with account_rev (0011).
+	replaceEventRevSQL = `UPDATE events SET type = ?, kind = ?, amount = ?, currency = ?, reference = ?, event = ?,
+	account_rev = ? WHERE id = ?`
 )
 
 // ConfirmEvent records an event's confirmation and routes it.
@@ -108,8 +111,12 @@ func (c *core) ConfirmEvent(ctx context.Context, ce ConfirmedEvent) error {
 		}
 		if ce.Event != nil {
 			ev := enc.event
-			if _, err := q.exec(ctx, replaceEventSQL, text(ev.Type), text(string(ev.Kind)), ev.Amount,
-				text(ev.Currency), text(ev.Reference), enc.json, ce.EventID); err != nil {
+			stmt, args := replaceEventSQL, []any{text(ev.Type), text(string(ev.Kind)), ev.Amount,
+				text(ev.Currency), text(ev.Reference), enc.json}
+			if c.accountRev {
+				stmt, args = replaceEventRevSQL, append(args, accountRev(ev.Account))
+			}
+			if _, err := q.exec(ctx, stmt, append(args, ce.EventID)...); err != nil {
 				return err
 			}
 		}

@@ -38,10 +38,13 @@ type EventPage struct {
 	// events older in the newest-first order are listed.
 	After EventCursor
 	Limit int // 0 = 100
-	// ScanLimit, when positive, bounds the events one call reads to match
-	// a search by account digits (the account is not a column, so such a
-	// search reads its window event by event): the call then stops early
-	// and its Next says where the read stopped.
+	// ScanLimit, when positive, bounds the events one call reads when a
+	// search by account digits reads its window event by event: while
+	// some row is not backfilled with account_rev (migration 0011), or
+	// when the digits match so many events that walking the window beats
+	// sorting them (account.go). The call then stops early and its Next
+	// says where the read stopped. A search answered from the index
+	// events_account_rev reads only its matches and ignores it.
 	ScanLimit int
 }
 
@@ -99,42 +102,36 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 	if p.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, p.Kind)
 	}
-	var digits string
-	limited := true
 	if s := p.Search; s != nil {
-		digits = alnumLower(s.AccountDigits)
+		digits := alnumLower(s.AccountDigits)
 		if s.Text == "" && len(s.Amounts) == 0 && digits == "" {
 			return res, fmt.Errorf("%s: %w", op, invalidf("nothing to search for"))
 		}
-		// With account digits the events of the window are read and
-		// matched here (the account is not a column), as in FindEvents.
-		limited = digits == ""
-		if limited {
-			var alts []string
-			if s.Text != "" {
-				alts = append(alts, "id = ?", "provider_event_id = ?", "reference = ?")
-				args = append(args, s.Text, s.Text, s.Text)
+		plan := accountIndex
+		if digits != "" {
+			if plan, err = c.planAccount(ctx, op, digits); err != nil {
+				return res, err
 			}
-			if len(s.Amounts) > 0 {
-				alts = append(alts, "amount IN (?"+strings.Repeat(", ?", len(s.Amounts)-1)+")")
-				for _, a := range s.Amounts {
-					args = append(args, a)
-				}
-			}
-			where = append(where, "("+strings.Join(alts, " OR ")+")")
 		}
-	}
-	if !limited {
-		return c.pageByAccount(ctx, op, p, where, args, digits, limit)
+		switch plan {
+		case accountScan: // rows without account_rev: matched on their JSON here
+			return c.pageByAccount(ctx, op, p, where, args, digits, "", nil, limit)
+		case accountWalk: // many matches: the database checks each row read
+			cond, condArgs := searchTerms(*s, digits, plan)
+			return c.pageByAccount(ctx, op, p, where, args, digits, cond, condArgs, limit)
+		}
+		if digits != "" {
+			where = c.unindexed(where)
+		}
+		cond, condArgs := searchTerms(*s, digits, plan)
+		where, args = append(where, cond), append(args, condArgs...)
 	}
 	args = append(args, limit)
 	q := listEventsSQL(where, true)
 	res.Events = []StoredEvent{}
 	err = c.b.read(ctx, op, func(qr querier) error {
 		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
-			if p.Search == nil || p.Search.matches(se, digits) {
-				res.Events = append(res.Events, se)
-			}
+			res.Events = append(res.Events, se)
 			return len(res.Events) < limit
 		})
 	})
@@ -148,20 +145,21 @@ func (c *core) PageEvents(ctx context.Context, p EventPage) (EventPageResult, er
 	return res, nil
 }
 
-// pageByAccount is PageEvents for a search by account digits: the account
-// is not a column, so it reads the window's events one by one, newest
-// first, at most p.ScanLimit of them. Each is matched on its stored JSON
-// (the account, id, reference and amount only, without decoding the
-// whole event); only the matches are then read in full.
-func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where []string, args []any, digits string, limit int) (EventPageResult, error) {
+// pageByAccount is PageEvents for a search by account digits that reads the
+// window's events one by one, newest first, at most p.ScanLimit of them:
+// while some row has no account_rev yet (cond is empty), each event is
+// matched here on its stored JSON (the account, id, reference and amount
+// only, without decoding the whole event); when the digits match many
+// events (accountWalk), the database evaluates cond, the search's terms, on
+// each row read. Only the matches are then read in full.
+func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where []string, args []any,
+	digits, cond string, condArgs []any, limit int) (EventPageResult, error) {
 	var res EventPageResult
-	q := `SELECT id, received_at, event FROM events`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	q := pageByAccountSQL(where, cond, p.ScanLimit > 0)
+	if cond != "" {
+		args = append(slices.Clone(condArgs), args...)
 	}
-	q += ` ORDER BY received_at DESC, id DESC`
 	if p.ScanLimit > 0 {
-		q += ` LIMIT ?`
 		args = append(args, p.ScanLimit)
 	}
 	var ids []string
@@ -178,13 +176,14 @@ func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where 
 				id     string
 				at     dbTime
 				evJSON []byte
+				hit    int
 			)
-			if err := rs.Scan(&id, &at, &evJSON); err != nil {
+			if err := rs.Scan(&id, &at, &evJSON, &hit); err != nil {
 				return err
 			}
 			read++
 			last = EventCursor{ReceivedAt: at.t, ID: id}
-			if p.Search.matchesJSON(id, evJSON, digits) {
+			if hit == 1 || (cond == "" && p.Search.matchesJSON(id, evJSON, digits)) {
 				ids = append(ids, id)
 				if len(ids) == limit {
 					break
@@ -213,6 +212,24 @@ func (c *core) pageByAccount(ctx context.Context, op string, p EventPage, where 
 		res.Next = last // where the read stopped
 	}
 	return res, nil
+}
+
+// pageByAccountSQL reads id, receive time, and either the stored event
+// (cond empty) or whether cond holds, of the events meeting where, newest
+// first, under a LIMIT when scanLimited.
+func pageByAccountSQL(where []string, cond string, scanLimited bool) string {
+	q := `SELECT id, received_at, event, 0 FROM events`
+	if cond != "" {
+		q = `SELECT id, received_at, '{}', CASE WHEN ` + cond + ` THEN 1 ELSE 0 END FROM events`
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY received_at DESC, id DESC`
+	if scanLimited {
+		q += ` LIMIT ?`
+	}
+	return q
 }
 
 // matchesJSON is matches on an event's stored JSON and bankbot id.

@@ -47,6 +47,10 @@ type backend interface {
 	timeArg(t time.Time) any
 	// claimLock is the row-locking clause of the claim's inner SELECT.
 	claimLock() string
+	// unindexed rewrites conditions on received_at, source and kind
+	// ("received_at >= ?", "(received_at, id) < (?, ?)", "source = ?")
+	// so that the planner serves none of them from an index.
+	unindexed() *strings.Replacer
 	// rowLock is the clause that locks the rows a SELECT reads until the
 	// transaction ends ("" where transactions already run one at a time).
 	rowLock() string
@@ -65,6 +69,11 @@ type backend interface {
 // core implements Store on top of a backend.
 type core struct {
 	b backend
+	// accountRev is set when the schema has events.account_rev (0011):
+	// inserts fill it and searches by account digits use its index.
+	accountRev bool
+	// fill runs the backfill of account_rev (account.go).
+	fill *accountFill
 }
 
 // dbTime scans a stored time: INTEGER unix milliseconds (SQLite),
@@ -97,7 +106,7 @@ func (c *core) tv(t time.Time) any {
 }
 
 // insertEventSQL inserts an event; its last argument is routed_at (NULL
-// unless the event is routed at ingest).
+// when the event is left for the background router).
 const insertEventSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
 	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -110,6 +119,20 @@ const insertConfirmEventSQL = `INSERT INTO events (id, source, provider, provide
 	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at, confirmation)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source, provider_event_id) DO NOTHING`
+
+// insertEventRevSQL and insertConfirmEventRevSQL are the two above with
+// account_rev (schema 0011) as their last argument: the column is written
+// by the insert itself, not by a second statement.
+const (
+	insertEventRevSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
+	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at, account_rev)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, provider_event_id) DO NOTHING`
+	insertConfirmEventRevSQL = `INSERT INTO events (id, source, provider, provider_event_id, type, kind,
+	amount, currency, reference, occurred_at, received_at, remote_ip, headers, body, event, routed_at, confirmation, account_rev)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source, provider_event_id) DO NOTHING`
+)
 
 const eventKeySQL = `SELECT id FROM events WHERE source = ? AND provider_event_id = ?`
 
@@ -143,6 +166,15 @@ func (c *core) InsertEvent(ctx context.Context, e NewEvent) (InsertResult, error
 	insertSQL := insertEventSQL
 	if e.Confirmation != "" {
 		insertSQL, args = insertConfirmEventSQL, append(args, text(e.Confirmation))
+	}
+	if c.accountRev {
+		switch insertSQL {
+		case insertEventSQL:
+			insertSQL = insertEventRevSQL
+		default:
+			insertSQL = insertConfirmEventRevSQL
+		}
+		args = append(args, accountRev(ev.Account))
 	}
 	var res InsertResult
 	err = c.b.write(ctx, op, func(q querier) error {
@@ -949,7 +981,12 @@ func (c *core) Ping(ctx context.Context) error {
 
 // Close releases the database. It is safe to call more than once; every
 // later call on the store fails with ErrUnavailable.
-func (c *core) Close() error { return c.b.close() }
+// A backfill of account_rev in progress is stopped first (its batch rolls
+// back or commits whole; the next open goes on).
+func (c *core) Close() error {
+	c.fill.stop()
+	return c.b.close()
+}
 
 // migrate applies the pending migrations in one write transaction. prelude
 // runs first in that transaction (PostgreSQL takes an advisory lock there so

@@ -132,10 +132,14 @@ func (s EventSearch) matches(se StoredEvent, digits string) bool {
 }
 
 // FindEvents returns up to s.Limit events matching s, newest received first,
-// without their raw body and headers. It reads the events of the window
-// newest first (events_received); the account is not a column, so a search
-// by AccountDigits checks each event of the window: callers bound it (the
-// CLI searches the last 30 days by default).
+// without their raw body and headers. The database matches every term: the
+// text and amounts on their indexes, the account digits on
+// events_account_rev (account.go), or, when the search's digits match many
+// events, on each event of the window read newest first. While some row has
+// no account_rev yet (stored before migration 0011, not backfilled), a
+// search by digits reads the window event by event and matches the stored
+// events here instead: callers bound the window (the CLI searches the last
+// 30 days by default).
 func (c *core) FindEvents(ctx context.Context, s EventSearch) ([]StoredEvent, error) {
 	const op = "find events"
 	limit, err := eventLimit(s.Limit)
@@ -153,28 +157,26 @@ func (c *core) FindEvents(ctx context.Context, s EventSearch) ([]StoredEvent, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	limited := digits == ""
+	plan := accountIndex
+	if digits != "" {
+		if plan, err = c.planAccount(ctx, op, digits); err != nil {
+			return nil, err
+		}
+	}
+	limited := plan != accountScan
 	if limited {
-		// Without the account, the database does the matching.
-		var alts []string
-		if s.Text != "" {
-			alts = append(alts, "id = ?", "provider_event_id = ?", "reference = ?")
-			args = append(args, s.Text, s.Text, s.Text)
+		// The database does the matching.
+		if digits != "" && plan == accountIndex {
+			where = c.unindexed(where)
 		}
-		if len(s.Amounts) > 0 {
-			alts = append(alts, "amount IN (?"+strings.Repeat(", ?", len(s.Amounts)-1)+")")
-			for _, a := range s.Amounts {
-				args = append(args, a)
-			}
-		}
-		where = append(where, "("+strings.Join(alts, " OR ")+")")
-		args = append(args, limit)
+		cond, condArgs := searchTerms(s, digits, plan)
+		where, args = append(where, cond), append(append(args, condArgs...), limit)
 	}
 	q := listEventsSQL(where, limited)
 	out := []StoredEvent{}
 	err = c.b.read(ctx, op, func(qr querier) error {
 		return eachEvent(ctx, qr, q, args, func(se StoredEvent) bool {
-			if s.matches(se, digits) {
+			if limited || s.matches(se, digits) {
 				out = append(out, se)
 			}
 			return len(out) < limit

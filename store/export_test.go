@@ -100,6 +100,9 @@ func (c *core) Statements() []Statement {
 		 lease_owner = '', lease_until = NULL, last_reason = ?, last_error = ?`
 	list := func(conds ...string) string { return listDeliveriesSQL(conds) }
 	window := []string{"received_at >= ?", "received_at < ?"}
+	byDigits, _ := searchTerms(EventSearch{}, "7890", accountIndex)
+	byText, _ := searchTerms(EventSearch{Text: "x"}, "7890", accountIndex)
+	byTextWalk, _ := searchTerms(EventSearch{Text: "x", Amounts: []int64{1, 2}}, "7890", accountWalk)
 	st := []Statement{
 		{Name: "insert event", SQL: insertEventSQL},
 		{Name: "event by key", SQL: eventKeySQL},
@@ -147,7 +150,20 @@ func (c *core) Statements() []Statement {
 		{Name: "list events since by source", SQL: listEventsSQL([]string{"received_at >= ?", "source = ?", "kind = ?"}, true)},
 		{Name: "list events by provider id", SQL: listEventsSQL([]string{"provider_event_id = ?"}, true)},
 		{Name: "find events", SQL: listEventsSQL(append(window, "(id = ? OR provider_event_id = ? OR reference = ? OR amount IN (?, ?))"), true)},
-		{Name: "find events by account", SQL: listEventsSQL(window, false)},
+		{Name: "find events by account, not backfilled", SQL: listEventsSQL(window, false)},
+		{Name: "find events by account", SQL: listEventsSQL(append(c.unindexed(window), byDigits), true)},
+		{Name: "find events by account or text", SQL: listEventsSQL(append(c.unindexed(window), byText), true)},
+		{Name: "find events by account, walk", SQL: listEventsSQL(append(window, byTextWalk), true)},
+		{Name: "page events by account", SQL: listEventsSQL(append(c.unindexed([]string{"(received_at, id) < (?, ?)", "source = ?", "kind = ?"}), byDigits), true)},
+		{Name: "page events by account or text", SQL: listEventsSQL(append(c.unindexed([]string{"received_at >= ?", "(received_at, id) < (?, ?)", "source = ?"}), byText), true)},
+		{Name: "page events by account, walk", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, byTextWalk, true)},
+		{Name: "page events by account, not backfilled", SQL: pageByAccountSQL([]string{"(received_at, id) < (?, ?)"}, "", true)},
+		{Name: "account unfilled", SQL: accountUnfilledSQL},
+		{Name: "account count", SQL: accountCountSQL},
+		{Name: "unfilled accounts", SQL: unfilledAccountsSQL(c.b.claimLock())},
+		{Name: "fill account", SQL: fillAccountSQL},
+		{Name: "insert event with account", SQL: insertEventRevSQL},
+		{Name: "replace event", SQL: replaceEventRevSQL},
 		{Name: "page events cursor", SQL: listEventsSQL([]string{"(received_at, id) < (?, ?)"}, true)},
 		{Name: "page events by source", SQL: listEventsSQL([]string{"(received_at, id) < (?, ?)", "source = ?"}, true)},
 		{Name: "page events by kind", SQL: listEventsSQL([]string{"received_at >= ?", "received_at < ?", "(received_at, id) < (?, ?)", "kind = ?"}, true)},
@@ -226,4 +242,68 @@ func (c *core) Explain(ctx context.Context, s string) ([]string, error) {
 		return rs.Err()
 	})
 	return out, err
+}
+
+// Strings runs a query whose rows are one text each (NULL reads "<null>").
+func (c *core) Strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	var out []string
+	err := c.b.read(ctx, "test query", func(qr querier) error {
+		out = out[:0]
+		rs, err := qr.query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var v *string
+			if err := rs.Scan(&v); err != nil {
+				return err
+			}
+			if v == nil {
+				out = append(out, "<null>")
+				continue
+			}
+			out = append(out, *v)
+		}
+		return rs.Err()
+	})
+	return out, err
+}
+
+// StopAccountFill stops the background backfill of account_rev and keeps
+// it from starting again, so a test can hold rows without it.
+func (c *core) StopAccountFill() {
+	c.fill.mu.Lock()
+	c.fill.disabled = true
+	c.fill.mu.Unlock()
+	c.fill.wg.Wait()
+}
+
+// WaitAccountFill waits for the background backfill of account_rev to end
+// and returns its error.
+func (c *core) WaitAccountFill() error {
+	c.fill.wg.Wait()
+	c.fill.mu.Lock()
+	defer c.fill.mu.Unlock()
+	return c.fill.err
+}
+
+// FillAccounts runs the backfill of account_rev now and returns how many
+// rows it filled.
+func (c *core) FillAccounts(ctx context.Context) (int, error) { return c.fillAccounts(ctx) }
+
+// SetAccountDense sets the count of matches from which a search by account
+// digits walks its window; the returned function restores it.
+func SetAccountDense(n int) func() {
+	old := accountDense
+	accountDense = n
+	return func() { accountDense = old }
+}
+
+// SetAccountFillBatch sets the rows one backfill transaction fills; the
+// returned function restores it.
+func SetAccountFillBatch(n int) func() {
+	old := accountFillBatch
+	accountFillBatch = n
+	return func() { accountFillBatch = old }
 }

@@ -78,7 +78,7 @@ func checkMigrated(t *testing.T, s testStore, ids []int64) {
 	v, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Equal(t, store.LatestMigration(driverOf(s)), v)
-	require.Equal(t, 10, v) // 0008_schedules, 0009_retention, 0010_console
+	require.Equal(t, 11, v) // 0008_schedules, 0009_retention, 0010_console, 0011_account_rev
 
 	for k, id := range ids {
 		d, err := s.GetDelivery(ctx, id)

@@ -90,6 +90,10 @@ func openPostgres(ctx context.Context, dsn string, migrateTo int) (*Postgres, er
 		_ = p.Close()
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
+	if err := p.startAccounts(ctx); err != nil {
+		_ = p.Close()
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
 	return p, nil
 }
 
@@ -124,7 +128,13 @@ type pgBackend struct {
 
 func (b *pgBackend) timeArg(t time.Time) any { return t }
 func (b *pgBackend) claimLock() string       { return "FOR UPDATE SKIP LOCKED" }
-func (b *pgBackend) rowLock() string         { return "FOR UPDATE" }
+
+// unindexed keeps the conditions on received_at, source and kind from any
+// index: an expression is not an indexed column.
+func (b *pgBackend) unindexed() *strings.Replacer {
+	return strings.NewReplacer("received_at", "(received_at + interval '0 s')", "source = ", "(source || '') = ", "kind = ", "(kind || '') = ")
+}
+func (b *pgBackend) rowLock() string { return "FOR UPDATE" }
 
 // robotLock serialises one robot's send reservations across every replica:
 // a transaction-scoped advisory lock, released at commit or rollback (also

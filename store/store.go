@@ -6,7 +6,9 @@
 // Tables (the same in both drivers; migrations/<driver> holds the DDL):
 //
 //   - events: one row per accepted webhook; routed_at is set when its
-//     deliveries exist (at ingest, or later by the background router).
+//     deliveries exist (at ingest, or later by the background router);
+//     account_rev holds the account's letters and digits reversed, for
+//     the search by its last digits (account.go).
 //   - deliveries: the outbox, one row per (event, route), with status,
 //     lease, counters and message_id.
 //   - delivery_attempts: the attempt log, one row per answer (or failure)
@@ -487,7 +489,8 @@ type Store interface {
 	// after the cursor p.After in the order (received_at, id) descending,
 	// without their raw body and headers. The result's Next is where the
 	// following page starts, whatever shares its timestamp; a search by
-	// account digits reads at most p.ScanLimit events per call.
+	// account digits that reads its window event by event (see
+	// EventPage.ScanLimit) reads at most p.ScanLimit events per call.
 	PageEvents(ctx context.Context, p EventPage) (EventPageResult, error)
 	// SourceActivity returns, for each of sources, its newest event's
 	// receive time and how many events it received at or after since.

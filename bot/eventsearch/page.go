@@ -17,9 +17,13 @@ const (
 	// short page (with a next cursor) rather than reading on.
 	maxBatches = 4
 	// ScanLimit bounds the events one read matches by account digits
-	// (read one by one: the account is not a column), so a page answers
-	// in bounded time however many events the window holds; the page then
-	// ends where the read stopped, and the next page searches on.
+	// when the store reads them one by one (rows stored before migration
+	// 0011 and not yet backfilled, or digits matching so many events
+	// that the store walks the window; see store.EventPage.ScanLimit), so
+	// a page answers in bounded time however many events the window
+	// holds; the page then ends where the read stopped, and the next page
+	// searches on. A search the store answers from its index of account
+	// digits is not bounded by it.
 	ScanLimit = 2000
 )
 

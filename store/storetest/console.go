@@ -94,21 +94,19 @@ func testPageEventsFilters(t *testing.T, s store.Store) {
 	_, err := s.PageEvents(ctx(t), store.EventPage{Search: &store.EventSearch{}})
 	require.ErrorIs(t, err, store.ErrInvalid)
 
-	// A search by account digits reads at most ScanLimit events and says
-	// where it stopped; the next call goes on from there.
+	// Every row's account_rev is filled (migration 0011: the insert
+	// writes it), so a search by account digits reads its matches from the
+	// index: ScanLimit, which bounds a read event by event (rows not yet
+	// backfilled, or digits that match many events), does not cut it short.
 	digits := &store.EventSearch{AccountDigits: "1234"} // only evt_0001 ("xxxx1234") matches
 	res, err := s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3})
 	require.NoError(t, err)
-	require.Empty(t, res.Events, "evt_dup2, evt_0005 and evt_0004 read, none matches")
-	require.Equal(t, store.EventCursor{ReceivedAt: at(4), ID: "evt_0004"}, res.Next)
-	res, err = s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3, After: res.Next})
-	require.NoError(t, err)
 	require.Equal(t, []string{"evt_0001"}, eventIDs(res.Events))
-	require.Equal(t, store.EventCursor{ReceivedAt: at(1), ID: "evt_0001"}, res.Next)
-	res, err = s.PageEvents(ctx(t), store.EventPage{Search: digits, ScanLimit: 3, After: res.Next})
+	require.True(t, res.Next.IsZero(), "nothing follows")
+	// Digits and text in one search: either matches (the OR of FindEvents).
+	res, err = s.PageEvents(ctx(t), store.EventPage{Search: &store.EventSearch{Text: "chrg_0003", AccountDigits: "7890"}})
 	require.NoError(t, err)
-	require.Empty(t, res.Events)
-	require.True(t, res.Next.IsZero(), "the window's end")
+	require.Equal(t, []string{"evt_0003", "evt_0000"}, eventIDs(res.Events))
 }
 
 func testSourceActivity(t *testing.T, s store.Store) {

@@ -33,17 +33,19 @@ import (
 //
 //   - SQLite: each batch is one write handed to the writer goroutine, so it
 //     shares a group commit with the webhooks waiting at that moment and
-//     holds the write lock for one batch only. Space: updating a row to a
-//     smaller one and deleting rows frees pages inside the file; with
-//     auto_vacuum=INCREMENTAL (every database created since migration 0009;
-//     an older one is converted once by `bankbot storage vacuum`, see
-//     (*SQLite).ConvertIncremental) Purge then gives the free pages back to
-//     the file system with PRAGMA incremental_vacuum in steps of
-//     PurgeOptions.VacuumPages pages, each its own write. The file shrinks
-//     when the WAL is checkpointed (SQLite does that automatically; Purge
-//     asks for a passive checkpoint at the end). Without incremental
-//     auto-vacuum the free pages are reused by new rows but the file does
-//     not shrink; PurgeResult.AutoVacuum says which.
+//     holds the write lock for one batch only; PurgeOptions.Pause leaves
+//     the writer to ingest between batches. Space: purged rows are moved
+//     to the end of the table (purgeBodySQL says why) and deleted rows
+//     free pages inside the file; with auto_vacuum=INCREMENTAL (every
+//     database created since migration 0009; an older one is converted
+//     once by `bankbot storage vacuum`, see (*SQLite).ConvertIncremental)
+//     each batch's transaction ends with PRAGMA incremental_vacuum, giving
+//     the pages it freed back to the file system (vacuumIn says why not
+//     all at the end). The file shrinks when the WAL is checkpointed
+//     (SQLite does that automatically; Purge asks for a passive checkpoint
+//     at the end). Without incremental auto-vacuum the free pages are
+//     reused by new rows but the file does not shrink;
+//     PurgeResult.AutoVacuum says which.
 //   - PostgreSQL: each batch locks its rows with FOR NO KEY UPDATE SKIP
 //     LOCKED (rows another transaction holds are left for the next run; the
 //     lock does not conflict with the key-share locks that inserting a
@@ -63,11 +65,12 @@ import (
 // Default retention batch sizes.
 const (
 	// DefaultPurgeBatch is PurgeOptions.BatchSize when zero, and
-	// DefaultPurgePause its Pause: measured on a store of 1 M events
-	// (docs/PERFORMANCE.md), batches of 500 rows back to back held the
-	// SQLite writer so much of the time that ingest waited behind them
-	// (p99 ×5); 100 rows and 20 ms between batches keep the writer free
-	// most of the time and still purge about 1,500 events a second.
+	// DefaultPurgePause its Pause: measured with tools/retentionbench on
+	// a store of 100,000 events (docs/PERFORMANCE.md), batches of 500 rows
+	// back to back held the SQLite writer so much of the time that ingest
+	// waited behind them (p99 ×5); 100 rows and 20 ms between batches
+	// leave the writer free most of the time and still purge about 1,400
+	// events a second.
 	DefaultPurgeBatch = 100
 	DefaultPurgePause = 20 * time.Millisecond
 	// DefaultVacuumPages is PurgeOptions.VacuumPages when zero: 1 MiB of

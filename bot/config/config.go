@@ -103,7 +103,7 @@ type Storage struct {
 	// Canonical events and totals are kept for ever.
 	Retention Period `mapstructure:"retention"`
 	// RetentionBatch is how many rows one purge transaction changes
-	// (default 500).
+	// (default 100).
 	RetentionBatch int `mapstructure:"retention_batch"`
 }
 

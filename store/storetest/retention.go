@@ -173,7 +173,7 @@ func testPurge(t *testing.T, s store.Store) {
 	}
 
 	// A dry run counts and changes nothing.
-	dry, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, BatchSize: 2, DryRun: true})
+	dry, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, BatchSize: 2, DryRun: true, Pause: -1})
 	require.NoError(t, err)
 	require.Zero(t, dry.Batches)
 	require.Zero(t, dry.ReclaimedBytes)
@@ -187,7 +187,7 @@ func testPurge(t *testing.T, s store.Store) {
 	require.Len(t, attemptLog(t, s, f.delivery[f.purgeable[0]]), 1)
 
 	// The purge, in batches of 2.
-	res, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now, BatchSize: 2})
+	res, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now, BatchSize: 2, Pause: -1})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, res.Batches, 4+4+2, "7 bodies, 8 attempts' deliveries, 3 chat rows in batches of 2")
 	require.GreaterOrEqual(t, res.ReclaimedBytes, int64(0))
@@ -251,7 +251,7 @@ func testPurge(t *testing.T, s store.Store) {
 	require.True(t, first, "purged")
 
 	// A second run finds nothing more.
-	again, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now, BatchSize: 2})
+	again, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now, BatchSize: 2, Pause: -1})
 	require.NoError(t, err)
 	require.Equal(t, store.PurgeResult{Kept: int64(len(f.kept)), AutoVacuum: res.AutoVacuum}, again)
 
@@ -260,7 +260,7 @@ func testPurge(t *testing.T, s store.Store) {
 	dl := claimOne(t, s, "rb9", "w", now)
 	require.Equal(t, f.delivery[pending], dl.ID)
 	require.NoError(t, s.CompleteDelivery(ctx(t), dl.ID, store.Attempt{At: now, Reason: "ok"}))
-	later, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now.Add(time.Hour), BatchSize: 2})
+	later, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now.Add(time.Hour), BatchSize: 2, Pause: -1})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), later.Bodies)
 	require.Equal(t, int64(len(f.kept)-1), later.Kept)
@@ -280,7 +280,7 @@ func testPurgeValidation(t *testing.T, s store.Store) {
 		{"zero before", store.PurgeOptions{Now: base()}},
 		{"zero now", store.PurgeOptions{Before: base()}},
 		{"negative batch", store.PurgeOptions{Before: base(), Now: base(), BatchSize: -1}},
-		{"negative pause", store.PurgeOptions{Before: base(), Now: base(), Pause: -time.Second}},
+		{"negative vacuum pages", store.PurgeOptions{Before: base(), Now: base(), VacuumPages: -1}},
 	} {
 		_, err := s.Purge(ctx(t), tc.o)
 		invalid(t, err, tc.name)

@@ -103,7 +103,7 @@ type Storage struct {
 	// Canonical events and totals are kept for ever.
 	Retention Period `mapstructure:"retention"`
 	// RetentionBatch is how many rows one purge transaction changes
-	// (default 100).
+	// (default 20).
 	RetentionBatch int `mapstructure:"retention_batch"`
 }
 

@@ -12,7 +12,7 @@ import (
 // Retention defaults (storage.retention, storage.retention_batch).
 const (
 	DefaultRetention      = 90 * 24 * time.Hour
-	DefaultRetentionBatch = 100 // store.DefaultPurgeBatch
+	DefaultRetentionBatch = 20 // store.DefaultPurgeBatch
 )
 
 // Period is a length of time written as a Go duration ("2160h", "36h30m")

@@ -10,10 +10,6 @@ import (
 	"github.com/bankbot/bankbot/store"
 )
 
-// retentionPause is waited between two purge batches so the webhooks that
-// commit meanwhile get the database between them.
-const retentionPause = 20 * time.Millisecond
-
 // retention is the scheduled retention job's work: it purges what is older
 // than storage.retention (store.Purge: raw bodies and headers of events whose
 // deliveries are all sent, the attempt log, chat msgIds and audit), then the
@@ -28,7 +24,7 @@ func (a *App) retention(ctx context.Context, now time.Time) (string, error) {
 	st := a.runtime.Load().Config.Storage
 	cut := now.Add(-st.Retention.Duration())
 	res, err := a.store.Purge(ctx, store.PurgeOptions{
-		Before: cut, Now: now, BatchSize: st.RetentionBatch, Pause: retentionPause,
+		Before: cut, Now: now, BatchSize: st.RetentionBatch, // Pause: the store's default between batches
 	})
 	a.log.WithFields(logrus.Fields{
 		"before": cut.UTC().Format(time.RFC3339), "bodies": res.Bodies, "body_bytes": res.BodyBytes,

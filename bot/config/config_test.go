@@ -574,6 +574,10 @@ func TestShippedConfigIsValid(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, cfg.Sources, "demo")
 	require.Equal(t, "console", cfg.Robots["console"].Type)
+	// Retention is on out of the box, and config check has nothing to say.
+	require.Len(t, cfg.Schedules, 1)
+	require.Equal(t, JobRetention, cfg.Schedules[0].Job)
+	require.Empty(t, cfg.Warnings(time.Now()))
 }
 
 func FuzzParse(f *testing.F) {

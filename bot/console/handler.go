@@ -461,17 +461,19 @@ func (h *Handler) event(w http.ResponseWriter, r *http.Request, p *pageData) {
 }
 
 func (h *Handler) deadletters(w http.ResponseWriter, r *http.Request, p *pageData) {
-	h.showDeadletters(w, r, p, http.StatusOK)
+	h.showDeadletters(w, r, p, http.StatusOK, "deadletters")
 }
 
-func (h *Handler) showDeadletters(w http.ResponseWriter, r *http.Request, p *pageData, status int) {
+// showDeadletters renders the dead letters with page (the list, or the
+// retry-all confirmation).
+func (h *Handler) showDeadletters(w http.ResponseWriter, r *http.Request, p *pageData, status int, page string) {
 	dl, err := h.b.DeadLetters(r.Context())
 	if err != nil {
 		h.failErr(w, r, p, err)
 		return
 	}
 	p.Active, p.Page = "deadletters", dl
-	h.render(w, status, "deadletters", p)
+	h.render(w, status, page, p)
 }
 
 func (h *Handler) retryAllPage(w http.ResponseWriter, r *http.Request, p *pageData) {
@@ -479,13 +481,7 @@ func (h *Handler) retryAllPage(w http.ResponseWriter, r *http.Request, p *pageDa
 		h.fail(w, r, p, http.StatusForbidden, "forbidden")
 		return
 	}
-	dl, err := h.b.DeadLetters(r.Context())
-	if err != nil {
-		h.failErr(w, r, p, err)
-		return
-	}
-	p.Active, p.Page = "deadletters", dl
-	h.render(w, http.StatusOK, "retryall", p)
+	h.showDeadletters(w, r, p, http.StatusOK, "retryall")
 }
 
 // --- actions ---
@@ -521,7 +517,7 @@ func (h *Handler) retry(w http.ResponseWriter, r *http.Request, p *pageData) {
 		}
 	}
 	p.Flash = &res
-	h.showDeadletters(w, r, p, status)
+	h.showDeadletters(w, r, p, status, "deadletters")
 }
 
 // actionsPage is the actions page's data.

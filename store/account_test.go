@@ -21,6 +21,7 @@ type accountStore interface {
 	StopAccountFill()
 	WaitAccountFill() error
 	FillAccounts(ctx context.Context) (int, error)
+	SetPaceSleep(f func(context.Context, time.Duration) error)
 }
 
 // accountDrivers runs fn against SQLite and, when configured, PostgreSQL;
@@ -245,6 +246,44 @@ func TestAccountRevMigrate(t *testing.T) {
 		require.NoError(t, s.WaitAccountFill())
 		require.Equal(t, accountRevs, accountRevsOf(t, s), "the backfill filled every row, a batch of 3 at a time")
 		checkAccountSearches(t, s)
+	})
+}
+
+// TestAccountRevFillYieldsToIngest: while events arrive (the newest was
+// received less than 2 s ago, here one stamped ahead) the backfill waits
+// after each batch; on a quiet store it does not.
+func TestAccountRevFillYieldsToIngest(t *testing.T) {
+	defer store.SetAccountFillBatch(1)()
+	accountDrivers(t, func(t *testing.T, open func(int) accountStore) {
+		s := open(0)
+		insertAccounts(t, s)
+		require.NoError(t, s.WaitAccountFill())
+		s.StopAccountFill()
+		var waits []time.Duration
+		s.SetPaceSleep(func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil })
+		unfill := func() {
+			require.NoError(t, s.Exec(t.Context(), `UPDATE events SET account_rev = NULL WHERE id IN ('evt_a1', 'evt_a2', 'evt_a4')`))
+		}
+
+		unfill()
+		n, err := s.FillAccounts(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		require.Empty(t, waits, "quiet: the newest event is days old")
+
+		e := sampleEvent("evt_now", "p_now")
+		e.ReceivedAt = time.Now().Add(time.Minute)
+		_, err = s.InsertEvent(t.Context(), e)
+		require.NoError(t, err)
+		unfill()
+		n, err = s.FillAccounts(t.Context())
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		require.Len(t, waits, 3, "busy: a wait after each of the three batches that filled a row")
+		for _, w := range waits {
+			require.Positive(t, w)
+		}
+		require.Equal(t, accountRevs, accountRevsOf(t, s)[:len(accountRevs)])
 	})
 }
 

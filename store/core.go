@@ -62,6 +62,10 @@ type backend interface {
 	// argument it takes: the statement text does not depend on how many ids
 	// there are, so it is prepared once.
 	idIn(ids []int64) (cond string, arg any)
+	// testMode is a condition true for the events the provider marked as
+	// test mode (the canonical event's livemode is false; missing counts as
+	// live, as bankhooks does for providers without a test mode).
+	testMode() string
 	ping(ctx context.Context) error
 	close() error
 }
@@ -74,6 +78,9 @@ type core struct {
 	accountRev bool
 	// fill runs the backfill of account_rev (account.go).
 	fill *accountFill
+	// paceSleep waits between paced background batches (nil: a timer;
+	// tests replace it).
+	paceSleep func(context.Context, time.Duration) error
 }
 
 // dbTime scans a stored time: INTEGER unix milliseconds (SQLite),

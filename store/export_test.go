@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // OpenSQLiteSynchronous opens like OpenSQLite with another synchronous level
@@ -291,6 +292,9 @@ func (c *core) WaitAccountFill() error {
 // FillAccounts runs the backfill of account_rev now and returns how many
 // rows it filled.
 func (c *core) FillAccounts(ctx context.Context) (int, error) { return c.fillAccounts(ctx) }
+
+// SetPaceSleep replaces the wait between paced background batches.
+func (c *core) SetPaceSleep(f func(context.Context, time.Duration) error) { c.paceSleep = f }
 
 // SetAccountDense sets the count of matches from which a search by account
 // digits walks its window; the returned function restores it.

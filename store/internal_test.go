@@ -262,3 +262,37 @@ func TestMigrationsTo(t *testing.T) {
 	require.Equal(t, ms[:2], migrationsTo(ms, 2))
 	require.Equal(t, ms, migrationsTo(ms, 9))
 }
+
+// TestPacerNextWait: the wait between two background batches (purge,
+// backfill) is the pause when no events arrive, and yield × the last
+// batch's time (at most 10 s) when they do; a negative yield never slows
+// the work down.
+func TestPacerNextWait(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		pause   time.Duration
+		yield   int
+		busy    bool
+		last    time.Duration
+		want    time.Duration
+		yielded int
+	}{
+		{"quiet: the pause", 5 * time.Millisecond, 199, false, 7 * time.Millisecond, 5 * time.Millisecond, 0},
+		{"busy: yield × the last batch", 5 * time.Millisecond, 199, true, 7 * time.Millisecond, 1393 * time.Millisecond, 1},
+		{"busy, but never yield", 5 * time.Millisecond, -1, true, 7 * time.Millisecond, 5 * time.Millisecond, 0},
+		{"busy: a longer pause wins", 2 * time.Second, 199, true, 7 * time.Millisecond, 2 * time.Second, 0},
+		{"busy: at most 10 s", 0, 199, true, time.Second, 10 * time.Second, 1},
+		{"no pause, quiet", -1, 199, false, time.Second, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls := 0
+			p := &pacer{pause: tc.pause, yield: tc.yield, last: tc.last,
+				busy: func(context.Context) bool { calls++; return tc.busy }}
+			require.Equal(t, tc.want, p.nextWait(t.Context()))
+			require.Equal(t, tc.yielded, p.yielded)
+			if tc.yield < 0 {
+				require.Zero(t, calls, "the store is not asked when the work never yields")
+			}
+		})
+	}
+}

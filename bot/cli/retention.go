@@ -29,11 +29,11 @@ func storageCmd(env *Env, g *globals) *cobra.Command {
 func storagePurgeCmd(env *Env, g *globals) *cobra.Command {
 	var (
 		before, olderThan string
-		dryRun            bool
+		dryRun, fullPace  bool
 		batch             int
 	)
 	c := &cobra.Command{
-		Use:                   "purge [--before DATE | --older-than 90d] [--dry-run] [--batch N]",
+		Use:                   "purge [--before DATE | --older-than 90d] [--dry-run] [--batch N] [--full-pace]",
 		DisableFlagsInUseLine: true,
 		Short:                 "Remove raw bodies, headers, delivery attempts and chat logs older than the cut-off",
 		Long: "purge removes, for what was received before the cut-off (default: now minus\n" +
@@ -44,7 +44,9 @@ func storagePurgeCmd(env *Env, g *globals) *cobra.Command {
 			"    their body until they are sent);\n" +
 			"  - the attempt log of sent deliveries;\n" +
 			"  - chat callback ids and chat command audit entries.\n" +
-			"It works in short batches beside a running bankbot. SQLite gives the freed space back\n" +
+			"It works in short batches beside a running bankbot; while webhooks arrive it slows down\n" +
+			"so it takes at most 0.5 % of the database's write time (--full-pace: never slow down).\n" +
+			"SQLite gives the freed space back\n" +
 			"to the file system when the database uses incremental auto-vacuum (every database\n" +
 			"created by this version; convert an older one once with `bankbot storage vacuum`).\n" +
 			"PostgreSQL's autovacuum makes the space reusable; its files do not shrink.",
@@ -78,7 +80,11 @@ func storagePurgeCmd(env *Env, g *globals) *cobra.Command {
 				verb = "dry run: nothing is changed; counting what a purge would remove"
 			}
 			fmt.Fprintf(w, "%s before %s (%s)\n", verb, cut.In(cfg.Location).Format("2006-01-02 15:04:05 MST"), why)
-			res, err := st.Purge(cmd.Context(), store.PurgeOptions{Before: cut, Now: now, BatchSize: batch, DryRun: dryRun})
+			o := store.PurgeOptions{Before: cut, Now: now, BatchSize: batch, DryRun: dryRun}
+			if fullPace {
+				o.Yield = -1
+			}
+			res, err := st.Purge(cmd.Context(), o)
 			printPurge(w, res, dryRun)
 			if err != nil {
 				return fmt.Errorf("purge stopped (what is listed above was committed): %w", err)
@@ -99,6 +105,7 @@ func storagePurgeCmd(env *Env, g *globals) *cobra.Command {
 	c.Flags().StringVar(&olderThan, "older-than", "", "purge what is older than this (90d, 2160h); default storage.retention")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "count what would be removed, change nothing")
 	c.Flags().IntVar(&batch, "batch", 0, "rows per transaction (default storage.retention_batch)")
+	c.Flags().BoolVar(&fullPace, "full-pace", false, "do not slow down while webhooks arrive (a stopped or quiet server; ingest waits behind each batch)")
 	return c
 }
 
@@ -137,6 +144,10 @@ func printPurge(w io.Writer, r store.PurgeResult, dryRun bool) {
 	fmt.Fprintf(tw, "delivery attempts %s\t%d\n", verb, r.Attempts)
 	fmt.Fprintf(tw, "chat callback ids %s\t%d\n", verb, r.ChatMessages)
 	fmt.Fprintf(tw, "chat audit entries %s\t%d\n", verb, r.ChatAudit)
+	if r.YieldedBatches > 0 {
+		fmt.Fprintf(tw, "slowed down for arriving webhooks\t%d times (writing %s, waiting %s)\n", r.YieldedBatches,
+			r.Busy.Round(time.Millisecond), r.Waited.Round(time.Millisecond))
+	}
 	_ = tw.Flush()
 }
 

@@ -112,3 +112,36 @@ func TestStoragePurge(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "already incremental: nothing to do")
 }
+
+// TestStoragePurgeSlowsDownForArrivingWebhooks: while events arrive (here
+// one stamped a minute ahead, as a replica with a fast clock would) the
+// purge waits between batches and says so; --full-pace does not.
+func TestStoragePurgeSlowsDownForArrivingWebhooks(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		slow bool
+	}{
+		{nil, true},
+		{[]string{"--full-pace"}, false},
+	} {
+		dir, path := writeConfig(t, secretlessConfig("@DIR@"))
+		db := filepath.Join(dir, "bankbot.db")
+		now := time.Now()
+		for i, id := range []string{"ev_a", "ev_b", "ev_c"} {
+			sentEvent(t, db, payment(id, "opn", now.Add(-100*24*time.Hour+time.Duration(i)*time.Minute), 5000, "THB", "chrg_"+id, ""), false)
+		}
+		st, err := store.OpenSQLite(context.Background(), db)
+		require.NoError(t, err)
+		_, err = st.InsertEvent(context.Background(), payment("ev_now", "opn", now.Add(time.Minute), 9000, "THB", "chrg_now", ""))
+		require.NoError(t, err)
+		require.NoError(t, st.Close())
+		r := run(t, path, "", append([]string{"storage", "purge", "--batch", "1"}, tc.args...)...)
+		require.Equal(t, 0, r.code, r.stderr)
+		require.Regexp(t, `raw bodies and headers purged +3 events`, r.stdout)
+		if tc.slow {
+			require.Regexp(t, `slowed down for arriving webhooks +\d+ times \(writing \S+, waiting \S+\)`, r.stdout)
+		} else {
+			require.NotContains(t, r.stdout, "slowed down")
+		}
+	}
+}

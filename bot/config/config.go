@@ -105,6 +105,9 @@ type Storage struct {
 	// RetentionBatch is how many rows one purge transaction changes
 	// (default 20).
 	RetentionBatch int `mapstructure:"retention_batch"`
+	// retentionSet: the file sets retention or retention_batch (the
+	// warnings say when no schedule makes them active).
+	retentionSet, retentionDefaulted bool
 }
 
 // Log configures logging.

@@ -74,6 +74,10 @@ func periodHook(from, to reflect.Type, data any) (any, error) {
 
 // applyRetentionDefaults fills storage.retention and retention_batch.
 func (s *Storage) applyRetentionDefaults() {
+	if !s.retentionDefaulted { // what the file said, before any default
+		s.retentionDefaulted = true
+		s.retentionSet = s.Retention != 0 || s.RetentionBatch != 0
+	}
 	if s.Retention == 0 {
 		s.Retention = Period(DefaultRetention)
 	}

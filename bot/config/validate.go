@@ -806,6 +806,9 @@ func (c *Config) scheduleWarnings(now time.Time) []string {
 			ws = append(ws, fmt.Sprintf("robots.%s.secret_expires: not active: no schedule runs the key_expiry job, so no reminder comes before the secret expires", name))
 		}
 	}
+	if _, ok := jobs[JobRetention]; !ok && c.Storage.retentionSet {
+		ws = append(ws, "storage.retention: not active: no schedule runs the retention job, so nothing is purged and the store keeps every raw body (add a schedule with job: retention, e.g. cron \"30 3 * * *\", or run `bankbot storage purge`)")
+	}
 	if i, ok := jobs[JobWatchdog]; ok && !silent {
 		ws = append(ws, fmt.Sprintf("%s: the watchdog job watches no source: set silence_after on the sources to watch", index("schedules", i)))
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -178,6 +179,7 @@ func testPurge(t *testing.T, s store.Store) {
 	require.Zero(t, dry.Batches)
 	require.Zero(t, dry.ReclaimedBytes)
 	dry.AutoVacuum, dry.Batches = "", 0
+	dry.Busy, dry.Waited, dry.YieldedBatches = 0, 0, 0
 	require.Equal(t, want, dry)
 	for id, se := range f.before {
 		got, err := s.GetEvent(ctx(t), id)
@@ -193,6 +195,9 @@ func testPurge(t *testing.T, s store.Store) {
 	require.GreaterOrEqual(t, res.ReclaimedBytes, int64(0))
 	got := res
 	got.AutoVacuum, got.Batches, got.ReclaimedBytes = "", 0, 0
+	require.Positive(t, got.Busy, "the batches' write time")
+	require.Zero(t, got.YieldedBatches, "no event arrived in the last 2 s of the purge's clock")
+	got.Busy, got.Waited, got.YieldedBatches = 0, 0, 0
 	require.Equal(t, want, got)
 
 	for _, id := range f.purgeable {
@@ -253,6 +258,7 @@ func testPurge(t *testing.T, s store.Store) {
 	// A second run finds nothing more.
 	again, err := s.Purge(ctx(t), store.PurgeOptions{Before: f.cut, Now: now, BatchSize: 2, Pause: -1})
 	require.NoError(t, err)
+	again.Busy, again.Waited = 0, 0
 	require.Equal(t, store.PurgeResult{Kept: int64(len(f.kept)), AutoVacuum: res.AutoVacuum}, again)
 
 	// Once the pending delivery is sent, the next run purges its body.
@@ -272,6 +278,61 @@ func testPurge(t *testing.T, s store.Store) {
 	require.Equal(t, sums, totals(t, s))
 }
 
+// testPurgeYields: while events arrive (the newest was received less than
+// 2 s ago by the purge's clock, on any process) the purge waits Yield times
+// as long as each batch took; when none arrive, or with Yield negative, it
+// does not; either way it purges everything before the cut-off.
+func testPurgeYields(t *testing.T, s store.Store) {
+	cut := base().Add(time.Hour)
+	// The newest event, received after the cut-off.
+	newest := newEvent(9000)
+	newest.ReceivedAt = cut.Add(time.Hour)
+	mustInsert(t, s, newest)
+	for n, tc := range []struct {
+		name      string
+		clock     time.Time
+		yield     int
+		wantYield bool
+	}{
+		{"busy: newest event a second old", newest.ReceivedAt.Add(time.Second), 3, true},
+		{"busy, but never yield", newest.ReceivedAt.Add(time.Second), -1, false},
+		{"quiet: newest event a minute old", newest.ReceivedAt.Add(time.Minute), 3, false},
+		{"busy: an event received after the clock (skew) counts", newest.ReceivedAt.Add(-time.Minute), 3, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Seven old events, routed with no delivery: all purgeable.
+			for i := range 7 {
+				e := newEvent(9100 + 10*n + i)
+				e.ReceivedAt = base().Add(time.Duration(10*n+i) * time.Second)
+				e.Routed = true
+				mustInsert(t, s, e)
+			}
+			clock := tc.clock
+			var waits []time.Duration
+			res, err := s.Purge(ctx(t), store.PurgeOptions{Before: cut, Now: newest.ReceivedAt, BatchSize: 2, Pause: -1,
+				Yield: tc.yield, Clock: func() time.Time { return clock },
+				Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }})
+			require.NoError(t, err)
+			var sum time.Duration
+			for _, w := range waits {
+				sum += w
+			}
+			require.Equal(t, sum, res.Waited, "the waits asked for")
+			require.Equal(t, int64(7), res.Bodies, "every old body, whatever the pace")
+			require.Positive(t, res.Busy)
+			if !tc.wantYield {
+				require.Zero(t, res.YieldedBatches)
+				require.Zero(t, res.Waited)
+				return
+			}
+			// 7 bodies in batches of 2: a wait after each of the 3 full
+			// batches, each Yield × the batch before it.
+			require.GreaterOrEqual(t, res.YieldedBatches, 3)
+			require.Positive(t, res.Waited)
+		})
+	}
+}
+
 func testPurgeValidation(t *testing.T, s store.Store) {
 	for _, tc := range []struct {
 		name string
@@ -288,6 +349,6 @@ func testPurgeValidation(t *testing.T, s store.Store) {
 	// An empty store purges nothing.
 	res, err := s.Purge(ctx(t), store.PurgeOptions{Before: base(), Now: base()})
 	require.NoError(t, err)
-	res.AutoVacuum = ""
+	res.AutoVacuum, res.Busy = "", 0
 	require.Equal(t, store.PurgeResult{}, res)
 }

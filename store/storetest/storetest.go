@@ -102,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChatOps/RecordSlipConcurrent", testRecordSlipConcurrent},
 		{"ChatOps/FindEventsBySlipReference", testFindEventsBySlipReference},
 		{"Retention/Purge", testPurge},
+		{"Retention/Yields", testPurgeYields},
 		{"Retention/Validation", testPurgeValidation},
 		{"NotFound", testNotFound},
 		{"Ping", testPing},

@@ -6,11 +6,13 @@
 //
 //	go run ./tools/retentionbench [--events 1000000] [--old 0.9] [--body 1500] [--dir DIR]
 //	    [--reps 3] [--rate 200] [--baseline 30s] [--batch N] [--pause D] [--vacuum-pages N]
+//	    [--yields 0,-1] [--window 45s --cycles 4]
 //
 // Build (once, kept as DIR/template.db and reused by later runs with the
 // same --events, --old and --body): a store is created with
 // store.OpenSQLite (so it has every migration and incremental auto-vacuum),
-// then filled directly with batched multi-row INSERTs (not through HTTP or
+// then filled directly with batched multi-row INSERTs (account_rev
+// included, so the store's backfill has nothing to do when it opens) (not through HTTP or
 // InsertEvent: a million webhooks would take an hour): --events events of
 // mixed currencies, each routed to one robot, with a body of about --body
 // bytes of an Opn-like charge JSON, its headers, its canonical event, one
@@ -31,8 +33,17 @@
 //     (bodies, attempts, incremental vacuum);
 //  3. --baseline of ingest alone again.
 //
+// With --window D (the windowed mode, for a store too large to purge
+// whole at the paced speed), each repetition instead alternates windows of
+// D: ingest alone, ingest while the purge runs (stopped when the window
+// ends, resumed in the next), --cycles times, then ingest alone once more;
+// the purge windows take --yields in turn, so two paces are compared in
+// one run; see measureWindows.
+//
 // It prints p50, p99 and max of each phase and the ratio of the purge
 // phase's p99 to the larger of the two ingest-alone p99s (the bar is 1.20),
+// (with the store's default pace a purge under steady ingest takes hours
+// on a large store: use --yields -1 here, or the windowed mode below),
 // the purge result, the database and WAL sizes before and after (and after
 // a final TRUNCATE checkpoint), and the checks: count and sum of amounts per
 // currency of the events before the cut-off unchanged, no raw body left
@@ -77,6 +88,9 @@ type options struct {
 	pause       time.Duration
 	vacuumPages int
 	retention   time.Duration
+	window      time.Duration
+	cycles      int
+	yields      []int
 }
 
 func main() {
@@ -92,7 +106,17 @@ func main() {
 	flag.DurationVar(&o.pause, "pause", 0, "PurgeOptions.Pause (0 = the store's default, negative = none)")
 	flag.IntVar(&o.vacuumPages, "vacuum-pages", 0, "PurgeOptions.VacuumPages (0 = the store's default)")
 	flag.DurationVar(&o.retention, "retention", 90*24*time.Hour, "the cut-off is now minus this")
+	flag.DurationVar(&o.window, "window", 0, "windowed mode: alternate windows this long of ingest alone and ingest with the purge running (0: purge to its end between two ingest-alone phases)")
+	flag.IntVar(&o.cycles, "cycles", 3, "windowed mode: pairs of (alone, purge) windows per repetition, then one more alone")
+	yields := flag.String("yields", "0", "PurgeOptions.Yield of the purge windows in turn, comma-separated (0 = the store's default, -1 = never yield); without --window the first is used")
 	flag.Parse()
+	for _, f := range strings.Split(*yields, ",") {
+		var y int
+		if _, err := fmt.Sscan(strings.TrimSpace(f), &y); err != nil {
+			log.Fatalf("--yields: %q is not a number", f)
+		}
+		o.yields = append(o.yields, y)
+	}
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -119,7 +143,11 @@ func run(ctx context.Context, o options) error {
 	}
 	var ratios []float64
 	for rep := 1; rep <= o.reps; rep++ {
-		r, err := measure(ctx, o, tmpl, rep)
+		measureRep := measure
+		if o.window > 0 {
+			measureRep = measureWindows
+		}
+		r, err := measureRep(ctx, o, tmpl, rep)
 		if err != nil {
 			return fmt.Errorf("repetition %d: %w", rep, err)
 		}
@@ -201,8 +229,8 @@ func build(ctx context.Context, path string, o options, now time.Time) error {
 	}
 	evSQL := func(n int) string {
 		return `INSERT INTO events (id, source, provider, provider_event_id, type, kind, amount, currency, reference,
-			occurred_at, received_at, remote_ip, headers, body, event, routed_at) VALUES ` +
-			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?),", n), ",")
+			occurred_at, received_at, remote_ip, headers, body, event, routed_at, account_rev) VALUES ` +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?),", n), ",")
 	}
 	dSQL := func(n int) string {
 		return `INSERT INTO deliveries (id, event_id, route, robot, spec, status, attempts, next_attempt_at,
@@ -245,7 +273,8 @@ func build(ctx context.Context, path string, o options, now time.Time) error {
 				body := opnBody(rng, pid, amount, cur.code, recv, o.body)
 				ms := recv.UnixMilli()
 				ev = append(ev, id, "opn", "omise", pid, e.Type, string(e.Kind), amount, cur.code, e.Reference,
-					e.OccurredAt.UnixMilli(), ms, "203.0.113.7", fmt.Sprintf(headersJSON, randHex(rng, 8)), body, string(ej), ms)
+					e.OccurredAt.UnixMilli(), ms, "203.0.113.7", fmt.Sprintf(headersJSON, randHex(rng, 8)), body, string(ej), ms,
+					store.AccountRev(e.Account)) // as InsertEvent does: no backfill runs when the store opens
 				status, reason := store.StatusSent, "ok"
 				var sent any = ms + 300
 				if i < nOld && i%1000 == 999 {
@@ -440,39 +469,57 @@ func timed(d time.Duration) <-chan struct{} {
 	return c
 }
 
-func measure(ctx context.Context, o options, tmpl string, rep int) (float64, error) {
-	run := filepath.Join(o.dir, "run.db")
+// repRun is one repetition's copy of the template, open, and what was in it
+// before.
+type repRun struct {
+	path       string
+	cut        time.Time
+	sumsBefore sums
+	leftBefore int64
+	st         *store.SQLite
+	g          *ingester
+}
+
+// prepare copies the template to DIR/run.db, reads its totals and bodies
+// before the cut-off, and opens it as bankbot does, with an ingester.
+func prepare(ctx context.Context, o options, tmpl string, rep int) (*repRun, error) {
+	r := &repRun{path: filepath.Join(o.dir, "run.db")}
 	for _, suf := range []string{"", "-wal", "-shm"} {
-		_ = os.Remove(run + suf)
+		_ = os.Remove(r.path + suf)
 	}
 	log.Printf("rep %d: copying the template", rep)
-	if err := copyFile(run, tmpl); err != nil {
-		return 0, err
+	if err := copyFile(r.path, tmpl); err != nil {
+		return nil, err
 	}
-	now := time.Now().UTC()
-	cut := now.Add(-o.retention)
-	sumsBefore, err := readSums(ctx, run, cut)
+	r.cut = time.Now().UTC().Add(-o.retention)
+	var err error
+	if r.sumsBefore, err = readSums(ctx, r.path, r.cut); err != nil {
+		return nil, err
+	}
+	if r.leftBefore, _, err = bodiesLeft(ctx, r.path, r.cut); err != nil {
+		return nil, err
+	}
+	if r.st, err = store.OpenSQLite(ctx, r.path); err != nil {
+		return nil, err
+	}
+	body := make([]byte, o.body/2)
+	_, _ = rand.Read(body)
+	r.g = &ingester{st: r.st, rate: o.rate, body: []byte(hex.EncodeToString(body))}
+	return r, nil
+}
+
+func measure(ctx context.Context, o options, tmpl string, rep int) (float64, error) {
+	rr, err := prepare(ctx, o, tmpl, rep)
 	if err != nil {
 		return 0, err
 	}
-	leftBefore, _, err := bodiesLeft(ctx, run, cut)
-	if err != nil {
-		return 0, err
-	}
-	st, err := store.OpenSQLite(ctx, run)
-	if err != nil {
-		return 0, err
-	}
-	defer st.Close()
+	defer rr.st.Close()
+	run, cut, sumsBefore, leftBefore, st, g := rr.path, rr.cut, rr.sumsBefore, rr.leftBefore, rr.st, rr.g
 	spBefore, err := st.Space(ctx)
 	if err != nil {
 		return 0, err
 	}
 	fileBefore, walBefore := size(run), size(run+"-wal")
-
-	body := make([]byte, o.body/2)
-	_, _ = rand.Read(body)
-	g := &ingester{st: st, rate: o.rate, body: []byte(hex.EncodeToString(body))}
 
 	log.Printf("rep %d: ingest alone, %s at %d/s", rep, o.baseline, o.rate)
 	alone1, e1 := g.phase(ctx, fmt.Sprintf("r%da", rep), timed(o.baseline))
@@ -487,7 +534,7 @@ func measure(ctx context.Context, o options, tmpl string, rep int) (float64, err
 	go func() {
 		defer close(stop)
 		t0 := time.Now()
-		res, purgeErr = st.Purge(ctx, store.PurgeOptions{Before: cut, Now: time.Now(), BatchSize: o.batch, Pause: o.pause, VacuumPages: o.vacuumPages})
+		res, purgeErr = st.Purge(ctx, store.PurgeOptions{Before: cut, Now: time.Now(), BatchSize: o.batch, Pause: o.pause, VacuumPages: o.vacuumPages, Yield: o.yields[0]})
 		took = time.Since(t0)
 	}()
 	during, e2 := g.phase(ctx, fmt.Sprintf("r%db", rep), stop)
@@ -547,4 +594,157 @@ func measure(ctx context.Context, o options, tmpl string, rep int) (float64, err
 		return ratio, fmt.Errorf("check failed")
 	}
 	return ratio, nil
+}
+
+// measureWindows is the windowed mode (--window): after a warm-up, --cycles
+// pairs of windows, ingest alone then ingest while store.Purge runs (its
+// context ends with the window; the next purge window goes on from the
+// oldest body left), then one more window alone. Alone and purge windows
+// alternate so both see the same machine (this one is shared and noisy).
+// The purge windows take their PurgeOptions.Yield from --yields in turn,
+// so two paces can be compared in one run. It reports p50/p99/max per kind
+// of window and the ratio of p99 with the purge to p99 alone (the bar is
+// 1.20), the purge's pace and its share of the writer, and checks that the
+// totals did not move and that no event still worked on lost its body.
+func measureWindows(ctx context.Context, o options, tmpl string, rep int) (float64, error) {
+	rr, err := prepare(ctx, o, tmpl, rep)
+	if err != nil {
+		return 0, err
+	}
+	defer rr.st.Close()
+	run, cut, sumsBefore, leftBefore, st, g := rr.path, rr.cut, rr.sumsBefore, rr.leftBefore, rr.st, rr.g
+
+	log.Printf("rep %d: warm-up, %s of ingest alone at %d/s (not counted)", rep, o.window, o.rate)
+	g.phase(ctx, fmt.Sprintf("r%dw", rep), timed(o.window))
+
+	type purgeStats struct {
+		lat     []time.Duration
+		errs    int
+		res     store.PurgeResult
+		windows int
+		p99s    []time.Duration
+	}
+	alone := &purgeStats{}
+	byYield := map[int]*purgeStats{}
+	for c := 0; c < o.cycles; c++ {
+		log.Printf("rep %d: window %d: ingest alone", rep, 2*c+1)
+		ls, e := g.phase(ctx, fmt.Sprintf("r%da%d", rep, c), timed(o.window))
+		alone.lat, alone.errs, alone.windows = append(alone.lat, ls...), alone.errs+e, alone.windows+1
+		alone.p99s = append(alone.p99s, pct(ls, 0.99))
+
+		y := o.yields[c%len(o.yields)]
+		ps := byYield[y]
+		if ps == nil {
+			ps = &purgeStats{}
+			byYield[y] = ps
+		}
+		log.Printf("rep %d: window %d: ingest while purging (yield %d)", rep, 2*c+2, y)
+		pctx, cancel := context.WithTimeout(ctx, o.window)
+		stop := make(chan struct{})
+		var (
+			res      store.PurgeResult
+			purgeErr error
+		)
+		go func() {
+			defer close(stop)
+			res, purgeErr = st.Purge(pctx, store.PurgeOptions{Before: cut, Now: time.Now(), BatchSize: o.batch,
+				Pause: o.pause, VacuumPages: o.vacuumPages, Yield: y})
+			<-pctx.Done() // a purge that finished early leaves the rest of the window to ingest alone: measure it whole anyway
+		}()
+		ls, e = g.phase(ctx, fmt.Sprintf("r%dp%d", rep, c), stop)
+		cancel()
+		if purgeErr != nil && pctx.Err() == nil {
+			return 0, fmt.Errorf("purge: %w", purgeErr)
+		}
+		ps.lat, ps.errs, ps.windows = append(ps.lat, ls...), ps.errs+e, ps.windows+1
+		ps.p99s = append(ps.p99s, pct(ls, 0.99))
+		ps.res.Bodies += res.Bodies
+		ps.res.BodyBytes += res.BodyBytes
+		ps.res.Attempts += res.Attempts
+		ps.res.Batches += res.Batches
+		ps.res.Busy += res.Busy
+		ps.res.Waited += res.Waited
+		ps.res.YieldedBatches += res.YieldedBatches
+		ps.res.ReclaimedBytes += res.ReclaimedBytes
+	}
+	log.Printf("rep %d: window %d: ingest alone", rep, 2*o.cycles+1)
+	ls, e := g.phase(ctx, fmt.Sprintf("r%dz", rep), timed(o.window))
+	alone.lat, alone.errs, alone.windows = append(alone.lat, ls...), alone.errs+e, alone.windows+1
+	alone.p99s = append(alone.p99s, pct(ls, 0.99))
+	if err := st.Close(); err != nil {
+		return 0, err
+	}
+
+	sumsAfter, err := readSums(ctx, run, cut)
+	if err != nil {
+		return 0, err
+	}
+	left, _, err := bodiesLeft(ctx, run, cut)
+	if err != nil {
+		return 0, err
+	}
+	wrong, err := purgedWhileWorkedOn(ctx, run)
+	if err != nil {
+		return 0, err
+	}
+
+	fmt.Printf("\n=== repetition %d, windowed (%s windows, %d cycles, batch %d, pause %s, yields %v, ingest %d/s; 0 = the store's default)\n",
+		rep, o.window, o.cycles, o.batch, o.pause, o.yields, o.rate)
+	slices.Sort(alone.lat)
+	fmt.Printf("%-28s windows=%d n=%-6d errors=%d  p50 %s  p99 %s  max %s  (per window p99: %s)\n", "ingest alone", alone.windows,
+		len(alone.lat), alone.errs, ms(pct(alone.lat, 0.5)), ms(pct(alone.lat, 0.99)), ms(pct(alone.lat, 1)), fmtDurs(alone.p99s))
+	var first float64
+	for i, y := range uniq(o.yields) {
+		ps := byYield[y]
+		slices.Sort(ps.lat)
+		ratio := float64(pct(ps.lat, 0.99)) / float64(pct(alone.lat, 0.99))
+		if i == 0 {
+			first = ratio
+		}
+		purgeTime := time.Duration(ps.windows) * o.window
+		fmt.Printf("%-28s windows=%d n=%-6d errors=%d  p50 %s  p99 %s  max %s  (per window p99: %s)\n", fmt.Sprintf("ingest while purging, yield %d", y), ps.windows,
+			len(ps.lat), ps.errs, ms(pct(ps.lat, 0.5)), ms(pct(ps.lat, 0.99)), ms(pct(ps.lat, 1)), fmtDurs(ps.p99s))
+		fmt.Printf("  p99 ratio (purging / alone) %.3f; purge: %d bodies (%s), %d attempts, %d batches in %s = %.1f bodies/s; writer held %s (%.2f %% of the windows), waited %s, %d waits lengthened for ingest; reclaimed %s\n",
+			ratio, ps.res.Bodies, mb(ps.res.BodyBytes), ps.res.Attempts, ps.res.Batches, purgeTime, float64(ps.res.Bodies)/purgeTime.Seconds(),
+			ps.res.Busy.Round(time.Millisecond), 100*float64(ps.res.Busy)/float64(purgeTime), ps.res.Waited.Round(time.Millisecond), ps.res.YieldedBatches, mb(ps.res.ReclaimedBytes))
+	}
+	fmt.Printf("bodies before the cut-off: %d before, %d after; purged bodies of events still worked on (must be 0): %d\n", leftBefore, left, wrong)
+	same := fmt.Sprint(sumsBefore) == fmt.Sprint(sumsAfter)
+	fmt.Printf("count and sum per currency before the cut-off unchanged: %v (%v)\n", same, sumsAfter)
+	if !same || wrong != 0 {
+		return first, fmt.Errorf("check failed")
+	}
+	return first, nil
+}
+
+// purgedWhileWorkedOn counts events whose body was purged although one of
+// their deliveries is not sent (must be 0).
+func purgedWhileWorkedOn(ctx context.Context, path string) (int64, error) {
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	err = db.QueryRowContext(ctx, `SELECT COUNT(*) FROM events e WHERE body_purged_at IS NOT NULL
+		AND EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.status <> 'sent')`).Scan(&n)
+	return n, err
+}
+
+func fmtDurs(ds []time.Duration) string {
+	var ss []string
+	for _, d := range ds {
+		ss = append(ss, fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)))
+	}
+	return strings.Join(ss, ", ") + " ms"
+}
+
+func uniq(xs []int) []int {
+	var out []int
+	for _, x := range xs {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

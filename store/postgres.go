@@ -145,6 +145,10 @@ func (b *pgBackend) robotLock() string {
 
 // idIn passes the ids as one bigint array (an index scan of the primary
 // key, one probe per element).
+func (b *pgBackend) testMode() string {
+	return `COALESCE((event->>'livemode')::boolean, true) = false`
+}
+
 func (b *pgBackend) idIn(ids []int64) (string, any) {
 	return `id = ANY(?::bigint[])`, ids
 }

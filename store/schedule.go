@@ -51,6 +51,9 @@ type EventTotal struct {
 	// Sum is the total in minor units of Currency (big: a sum of int64
 	// amounts can exceed int64).
 	Sum *big.Int
+	// Test is true for the totals of events the provider sent in test mode
+	// (livemode false): no real money moved.
+	Test bool
 }
 
 // PeriodQuery lists events of a period.
@@ -59,7 +62,9 @@ type PeriodQuery struct {
 	Kinds []string // required: the kinds to list
 	// Unacked keeps only the events no one acknowledged (event_acks).
 	Unacked bool
-	Limit   int // 0 = 100
+	// LiveOnly leaves out the events the provider sent in test mode.
+	LiveOnly bool
+	Limit    int // 0 = 100
 }
 
 const claimTickSQL = `INSERT INTO schedule_ticks (name, tick_at, owner, claimed_at) VALUES (?, ?, ?, ?)
@@ -186,8 +191,9 @@ func (c *core) periodWhere(p EventPeriod) ([]string, []any, error) {
 	return where, args, nil
 }
 
-// SummarizeEvents counts and sums the events of a period per source, kind
-// and currency, sorted by them. The sums are exact, whatever their size.
+// SummarizeEvents counts and sums the events of a period per source, kind,
+// currency and test mode, sorted by them (live first). The sums are exact,
+// whatever their size.
 func (c *core) SummarizeEvents(ctx context.Context, p EventPeriod) ([]EventTotal, error) {
 	const op = "summarize events"
 	where, args, err := c.periodWhere(p)
@@ -198,9 +204,10 @@ func (c *core) SummarizeEvents(ctx context.Context, p EventPeriod) ([]EventTotal
 	// drivers truncate toward zero, so hi*1e9+lo is each amount exactly):
 	// neither part's sum can overflow int64 below a billion events, where
 	// SUM(amount) would overflow SQLite's int64 past 9.2e18 minor units.
-	q := `SELECT source, kind, currency, COUNT(*), CAST(SUM(amount / 1000000000) AS TEXT),
+	test := `CASE WHEN ` + c.b.testMode() + ` THEN 1 ELSE 0 END`
+	q := `SELECT source, kind, currency, ` + test + ` AS test, COUNT(*), CAST(SUM(amount / 1000000000) AS TEXT),
 	CAST(SUM(amount % 1000000000) AS TEXT) FROM events WHERE ` +
-		strings.Join(where, " AND ") + ` GROUP BY source, kind, currency ORDER BY source, kind, currency`
+		strings.Join(where, " AND ") + ` GROUP BY source, kind, currency, test ORDER BY source, kind, currency, test`
 	out := []EventTotal{}
 	err = c.b.read(ctx, op, func(qr querier) error {
 		rs, err := qr.query(ctx, q, args...)
@@ -211,11 +218,13 @@ func (c *core) SummarizeEvents(ctx context.Context, p EventPeriod) ([]EventTotal
 		for rs.Next() {
 			var (
 				t      EventTotal
+				test   int
 				hi, lo string
 			)
-			if err := rs.Scan(&t.Source, &t.Kind, &t.Currency, &t.Count, &hi, &lo); err != nil {
+			if err := rs.Scan(&t.Source, &t.Kind, &t.Currency, &test, &t.Count, &hi, &lo); err != nil {
 				return err
 			}
+			t.Test = test == 1
 			h, okH := new(big.Int).SetString(hi, 10)
 			l, okL := new(big.Int).SetString(lo, 10)
 			if !okH || !okL {
@@ -257,6 +266,9 @@ func (c *core) PeriodEvents(ctx context.Context, q PeriodQuery) ([]StoredEvent, 
 	where = append(where, "kind IN (?"+strings.Repeat(", ?", len(q.Kinds)-1)+")")
 	if q.Unacked {
 		where = append(where, unackedCond)
+	}
+	if q.LiveOnly {
+		where = append(where, "NOT ("+c.b.testMode()+")")
 	}
 	cond := strings.Join(where, " AND ")
 	list := `SELECT ` + eventRouteCols + ` FROM events WHERE ` + cond + ` ORDER BY received_at, id LIMIT ?`

@@ -344,6 +344,10 @@ func (b *sqliteBackend) robotLock() string { return "" }
 // idIn passes the ids as one JSON array, expanded by json_each: one
 // statement text (prepared once) for any number of ids, and SQLite looks
 // each id up by rowid.
+func (b *sqliteBackend) testMode() string {
+	return `COALESCE(json_extract(event, '$.livemode'), 1) = 0`
+}
+
 func (b *sqliteBackend) idIn(ids []int64) (string, any) {
 	buf := make([]byte, 0, 2+8*len(ids))
 	buf = append(buf, '[')

@@ -341,13 +341,24 @@ func (r *runner) logText() string {
 	return r.log.String()
 }
 
-// event inserts an event of source received at at.
+// event inserts a live event of source received at at.
 func event(t *testing.T, s store.Store, id, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time) {
+	t.Helper()
+	insertEvent(t, s, id, source, kind, amount, currency, at, true)
+}
+
+// testModeEvent inserts an event the provider sent in test mode.
+func testModeEvent(t *testing.T, s store.Store, id, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time) {
+	t.Helper()
+	insertEvent(t, s, id, source, kind, amount, currency, at, false)
+}
+
+func insertEvent(t *testing.T, s store.Store, id, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time, live bool) {
 	t.Helper()
 	_, err := s.InsertEvent(t.Context(), store.NewEvent{
 		ID: id, Source: source, ReceivedAt: at, Body: []byte(`{}`),
 		Event: bankhooks.Event{Provider: "omise", ID: "p_" + id, Kind: kind, Amount: amount, Currency: currency,
-			Reference: "ref-" + id, Livemode: true, OccurredAt: at},
+			Reference: "ref-" + id, Livemode: live, OccurredAt: at},
 	})
 	require.NoError(t, err)
 }

@@ -120,6 +120,9 @@ func SummaryPeriod(ctx context.Context, s Store, e *Entry, at time.Time) (since 
 
 // Summary posts the counts and totals per source, kind and currency of the
 // period (SummaryPeriod), the failed events and those no one acknowledged.
+// Events the provider sent in test mode (livemode false) moved no money:
+// they are left out of the totals and the lists and shown in a section of
+// their own.
 func Summary(ctx context.Context, d *Deps, t Tick) (string, error) {
 	e := t.Entry
 	since, err := SummaryPeriod(ctx, d.Store, e, t.At)
@@ -134,11 +137,11 @@ func Summary(ctx context.Context, d *Deps, t Tick) (string, error) {
 	if err != nil {
 		return ResultFailed, err
 	}
-	failed, nFailed, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), Limit: maxListed})
+	failed, nFailed, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), LiveOnly: true, Limit: maxListed})
 	if err != nil {
 		return ResultFailed, err
 	}
-	unacked, nUnacked, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), Unacked: true, Limit: maxListed})
+	unacked, nUnacked, err := d.Store.PeriodEvents(ctx, store.PeriodQuery{EventPeriod: p, Kinds: bankhooks.FailedKinds(), Unacked: true, LiveOnly: true, Limit: maxListed})
 	if err != nil {
 		return ResultFailed, err
 	}
@@ -175,27 +178,20 @@ func SummaryText(d SummaryData) (title, text string) {
 	var b strings.Builder
 	b.WriteString("### " + render.EscapeMarkdown(title) + "\n\n")
 	b.WriteString(periodText(d.Since, d.Until, d.Location) + "\n\n")
-	if len(d.Totals) == 0 {
+
+	live, test := totalLines(d.Totals, false, lang), totalLines(d.Totals, true, lang)
+	switch {
+	case live.events > 0:
+		writeLines(&b, live.lines, totalsBudget, w)
+		b.WriteString("\n" + fmt.Sprintf(w.total, live.events) + "\n\n")
+	case test.events == 0:
 		b.WriteString(w.noEvents + "\n\n")
 	}
-	var lines []string
-	var events int64
-	source := ""
-	for _, t := range d.Totals {
-		if t.Source != source {
-			source = t.Source
-			lines = append(lines, "**"+render.EscapeMarkdown(source)+"**")
-		}
-		line := "- " + render.KindLabel(bankhooks.Kind(t.Kind), lang) + ": " + fmt.Sprint(t.Count)
-		if m := bigMoney(t.Sum, t.Currency, lang); m != "" {
-			line += " · **" + m + "**"
-		}
-		lines = append(lines, line)
-		events += t.Count
-	}
-	if len(d.Totals) > 0 {
-		writeLines(&b, lines, totalsBudget, w)
-		b.WriteString("\n" + fmt.Sprintf(w.total, events) + "\n\n")
+	if test.events > 0 {
+		// Test mode moved no money: its own section, never in the totals.
+		b.WriteString("#### " + fmt.Sprintf(w.testMode, test.events) + "\n\n")
+		writeLines(&b, test.lines, totalsBudget/4, w)
+		b.WriteString("\n")
 	}
 	if d.FailedTotal > 0 {
 		b.WriteString("#### " + fmt.Sprintf(w.failed, d.FailedTotal) + "\n\n")
@@ -207,6 +203,36 @@ func SummaryText(d SummaryData) (title, text string) {
 	}
 	b.WriteString(w.ref + ": " + render.EscapeMarkdown(d.Schedule) + " " + d.Until.UTC().Format(time.RFC3339))
 	return title, b.String()
+}
+
+// totals is the lines of a summary's totals (a bold source, then one line
+// per kind and currency) and the events they count.
+type totals struct {
+	lines  []string
+	events int64
+}
+
+// totalLines renders the totals of the live events, or of the test-mode
+// ones.
+func totalLines(ts []store.EventTotal, test bool, lang string) totals {
+	var out totals
+	source := ""
+	for _, t := range ts {
+		if t.Test != test {
+			continue
+		}
+		if t.Source != source {
+			source = t.Source
+			out.lines = append(out.lines, "**"+render.EscapeMarkdown(source)+"**")
+		}
+		line := "- " + render.KindLabel(bankhooks.Kind(t.Kind), lang) + ": " + fmt.Sprint(t.Count)
+		if m := bigMoney(t.Sum, t.Currency, lang); m != "" {
+			line += " · **" + m + "**"
+		}
+		out.lines = append(out.lines, line)
+		out.events += t.Count
+	}
+	return out
 }
 
 // writeLines writes lines while they fit in budget bytes, then "… and N

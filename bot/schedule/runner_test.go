@@ -3,6 +3,7 @@ package schedule
 import (
 	"context"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bankbot/bankbot/bankhooks"
+	"github.com/bankbot/bankbot/store"
 )
 
 const dailySummary = `schedules:
@@ -297,5 +299,158 @@ func recv[T any](t *testing.T, ch <-chan T) T {
 		t.Fatal("nothing received")
 		var zero T
 		return zero
+	}
+}
+
+// TestEntries_DaylightSaving: a spec with set hours follows the zone's wall
+// clock across daylight-saving changes (a skipped time runs when the clocks
+// jump, a repeated one once); a spec that runs every hour keeps real time.
+func TestEntries_DaylightSaving(t *testing.T) {
+	cfg := loadConfig(t, `schedules:
+  - {name: skipped, cron: "CRON_TZ=America/New_York 30 2 * * *", job: summary, robot: finance}
+  - {name: repeated, cron: "CRON_TZ=America/New_York 30 1 * * *", job: summary, robot: finance}
+  - {name: at-jump, cron: "CRON_TZ=America/New_York 0 2 * * *", job: summary, robot: finance}
+  - {name: twice-a-day, cron: "CRON_TZ=America/New_York 30 1,13 * * *", job: summary, robot: finance}
+  - {name: every30, cron: "CRON_TZ=America/New_York */30 * * * *", job: watchdog, robot: finance}
+  - {name: lordhowe, cron: "CRON_TZ=Australia/Lord_Howe 15 2 * * *", job: summary, robot: finance}
+  - {name: lordhowe-back, cron: "CRON_TZ=Australia/Lord_Howe 45 1 * * *", job: summary, robot: finance}
+  - {name: sydney, cron: "CRON_TZ=Australia/Sydney 30 2 * * *", job: summary, robot: finance}
+  - {name: bangkok, cron: "0 18 * * *", job: summary, robot: finance}
+`)
+	es, err := Entries(cfg)
+	require.NoError(t, err)
+	byName := map[string]*Entry{}
+	for _, e := range es {
+		byName[e.Name] = e
+	}
+	// ticks lists the next n ticks after from, in the entry's zone.
+	ticks := func(name string, from time.Time, n int) []string {
+		e := byName[name]
+		var out []string
+		for at := from; len(out) < n; {
+			at = e.Next(at)
+			out = append(out, at.In(e.Location).Format("2006-01-02 15:04 MST"))
+		}
+		return out
+	}
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	spring := time.Date(2026, 3, 7, 12, 0, 0, 0, ny) // clocks jump 02:00 EST → 03:00 EDT on 8 March
+	fall := time.Date(2026, 10, 31, 12, 0, 0, 0, ny) // clocks go back 02:00 EDT → 01:00 EST on 1 November
+	tests := []struct {
+		name string
+		from time.Time
+		want []string
+	}{
+		{"skipped", spring, []string{"2026-03-08 03:00 EDT", "2026-03-09 02:30 EDT", "2026-03-10 02:30 EDT"}},
+		{"at-jump", spring, []string{"2026-03-08 03:00 EDT", "2026-03-09 02:00 EDT"}},
+		{"repeated", spring, []string{"2026-03-08 01:30 EST", "2026-03-09 01:30 EDT"}},
+		{"repeated", fall, []string{"2026-11-01 01:30 EDT", "2026-11-02 01:30 EST", "2026-11-03 01:30 EST"}},
+		{"skipped", fall, []string{"2026-11-01 02:30 EST", "2026-11-02 02:30 EST"}},
+		{"twice-a-day", fall, []string{"2026-10-31 13:30 EDT", "2026-11-01 01:30 EDT", "2026-11-01 13:30 EST", "2026-11-02 01:30 EST"}},
+		// Every 30 minutes: real time, so the repeated hour is watched twice.
+		{"every30", time.Date(2026, 11, 1, 0, 45, 0, 0, ny), []string{"2026-11-01 01:00 EDT", "2026-11-01 01:30 EDT",
+			"2026-11-01 01:00 EST", "2026-11-01 01:30 EST", "2026-11-01 02:00 EST"}},
+		{"every30", time.Date(2026, 3, 8, 1, 15, 0, 0, ny), []string{"2026-03-08 01:30 EST", "2026-03-08 03:00 EDT", "2026-03-08 03:30 EDT"}},
+		// Lord Howe moves its clocks by 30 minutes: 02:00 → 02:30 on 4
+		// October, 02:00 → 01:30 on 5 April.
+		{"lordhowe", time.Date(2026, 10, 3, 12, 0, 0, 0, time.UTC), []string{"2026-10-04 02:30 +11", "2026-10-05 02:15 +11"}},
+		{"lordhowe-back", time.Date(2026, 4, 4, 0, 0, 0, 0, time.UTC), []string{"2026-04-05 01:45 +11", "2026-04-06 01:45 +1030"}},
+		// Sydney: 02:00 AEST → 03:00 AEDT on 4 October.
+		{"sydney", time.Date(2026, 10, 3, 0, 0, 0, 0, time.UTC), []string{"2026-10-04 03:00 AEDT", "2026-10-05 02:30 AEDT"}},
+		{"bangkok", time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), []string{"2026-03-07 18:00 +07", "2026-03-08 18:00 +07"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+" from "+tc.from.Format("01-02"), func(t *testing.T) {
+			require.Equal(t, tc.want, ticks(tc.name, tc.from, len(tc.want)))
+		})
+	}
+	// Prev agrees with Next across the change: the tick of the skipped
+	// time is found again, and the repeated time is one tick.
+	skipped := byName["skipped"]
+	jump := skipped.Next(spring)
+	require.Equal(t, jump, skipped.Prev(jump.Add(time.Minute)))
+	repeated := byName["repeated"]
+	first := repeated.Next(fall)
+	require.Equal(t, first, repeated.Prev(first.Add(90*time.Minute)), "01:30 EST is not a second tick")
+}
+
+// TestRunner_DaylightSavingOnceADay: a daily summary in a zone with daylight
+// saving is posted once on the day the clocks jump over its time (when they
+// jump) and once on the day they show it twice (the first time).
+func TestRunner_DaylightSavingOnceADay(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name, spec string
+		start      time.Time
+		steps      []time.Time // clock moves; a tick is expected at each marked true
+		posts      []bool
+		keys       []string
+	}{
+		{"spring forward: 02:30 runs at 03:00", "30 2 * * *", time.Date(2026, 3, 8, 1, 0, 0, 0, ny),
+			[]time.Time{time.Date(2026, 3, 8, 3, 0, 0, 0, ny), time.Date(2026, 3, 9, 2, 30, 0, 0, ny)},
+			[]bool{true, true}, []string{"summary:d:2026-03-08T07:00:00Z", "summary:d:2026-03-09T06:30:00Z"}},
+		{"fall back: 01:30 runs once", "30 1 * * *", time.Date(2026, 11, 1, 0, 0, 0, 0, ny),
+			[]time.Time{time.Date(2026, 11, 1, 1, 30, 0, 0, ny), time.Date(2026, 11, 1, 1, 30, 0, 0, ny).Add(time.Hour), time.Date(2026, 11, 2, 1, 30, 0, 0, ny)},
+			[]bool{true, false, true}, []string{"summary:d:2026-11-01T05:30:00Z", "summary:d:2026-11-02T06:30:00Z"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := openStore(t, "sqlite")
+			clock := newFakeClock(tc.start)
+			p := &posted{}
+			r := startRunner(t, "a", clock, st, loadConfig(t, "schedules:\n  - {name: d, cron: \"CRON_TZ=America/New_York "+tc.spec+"\", job: summary, robot: finance, language: en}\n"), p)
+			clock.waitSleeping(t, 0, 1)
+			for i, at := range tc.steps {
+				clock.advance(t, at, 1)
+				if tc.posts[i] {
+					require.Equal(t, tickResult{"d", "summary", ResultOK}, r.next(t), "step %d", i)
+				} else {
+					r.none(t)
+				}
+			}
+			var keys []string
+			for _, m := range p.all() {
+				keys = append(keys, m.Key)
+			}
+			require.Equal(t, tc.keys, keys)
+		})
+	}
+}
+
+// TestRunner_SummaryLeavesOutTestMode: events the provider sent in test mode
+// are not in the totals nor the failed and unacknowledged lists; one line
+// counts them.
+func TestRunner_SummaryLeavesOutTestMode(t *testing.T) {
+	for _, driver := range stores() {
+		t.Run(driver, func(t *testing.T) {
+			st := openStore(t, driver)
+			event(t, st, "ev_live", "opn", bankhooks.KindPaymentSucceeded, 10000, "THB", bkk(2026, 12, 1, 9, 0, 0))
+			testModeEvent(t, st, "ev_test_ok", "opn", bankhooks.KindPaymentSucceeded, 990000, "THB", bkk(2026, 12, 1, 10, 0, 0))
+			testModeEvent(t, st, "ev_test_failed", "opn", bankhooks.KindPaymentFailed, 4400, "THB", bkk(2026, 12, 1, 11, 0, 0))
+			clock := newFakeClock(bkk(2026, 12, 1, 17, 59, 0))
+			p := &posted{}
+			r := startRunner(t, "a", clock, st, loadConfig(t, dailySummary), p)
+			clock.waitSleeping(t, 0, 1)
+			clock.advance(t, bkk(2026, 12, 1, 18, 0, 0), 1)
+			require.Equal(t, tickResult{"daily", "summary", ResultOK}, r.next(t))
+			msgs := p.all()
+			require.Len(t, msgs, 1)
+			text := msgs[0].Text
+			live, test, ok := strings.Cut(text, "#### 🧪 Test mode, not in the totals (2)\n\n")
+			require.True(t, ok, text)
+			require.Contains(t, live, "**opn**\n- ✅ Payment received: 1 · **THB 100.00**\n\n1 events in all.")
+			require.Contains(t, test, "**opn**\n- ❌ Payment failed: 1 · **THB 44.00**\n- ✅ Payment received: 1 · **THB 9,900.00**\n")
+			for _, out := range []string{"Failed", "Not acknowledged", "ev_test"} {
+				require.NotContains(t, text, out, "test-mode events are not listed")
+			}
+
+			// Only test-mode events: no "no events" line, the test section.
+			_, only := SummaryText(SummaryData{Schedule: "s", Lang: "th", Location: time.UTC, Since: bkk(2026, 12, 1, 0, 0, 0), Until: bkk(2026, 12, 1, 18, 0, 0),
+				Totals: []store.EventTotal{{Source: "opn", Kind: "payment.succeeded", Currency: "THB", Count: 3, Sum: big.NewInt(300), Test: true}}})
+			require.Contains(t, only, "#### 🧪 โหมดทดสอบ ไม่นับรวมในยอด (3)")
+			require.NotContains(t, only, allWords["th"].noEvents)
+			require.NotContains(t, only, "รวมทั้งหมด")
+		})
 	}
 }

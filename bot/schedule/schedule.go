@@ -130,12 +130,84 @@ func Entries(cfg *config.Config) ([]*Entry, error) {
 			} else {
 				x.Location = loc // cron defaults to time.Local
 			}
+			if x.Hour&allHours != allHours { // runs at set hours: by the wall clock
+				utc := *x
+				utc.Location = time.UTC
+				e.sched = wallSchedule{utc: &utc, loc: e.Location}
+			}
 		case cron.ConstantDelaySchedule:
 			e.sched = everySchedule{d: x.Delay}
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// allHours is the hour field of a spec that runs in every hour.
+const allHours = 1<<24 - 1
+
+// wallSchedule runs a spec with set hours ("30 2 * * *", "0 9,18 * * 1-5")
+// by the wall clock of its zone across daylight-saving changes, as ISC
+// cron does, where robfig/cron counts instants:
+//
+//   - a time the clocks skip (02:30 when 02:00 jumps to 03:00) runs when
+//     they jump, at 03:00, instead of not at all that day;
+//   - a time the clocks show twice (01:30 when 02:00 goes back to 01:00)
+//     runs once, the first time, instead of twice.
+//
+// So a daily summary comes once every calendar day. Specs that run every
+// hour ("*/5 * * * *") keep cron's instants, as in ISC cron: none in the
+// skipped hour (it does not exist), again in the repeated one (it is an
+// hour of real time that a watchdog must watch). Zones without
+// daylight saving (Asia/Bangkok, Asia/Jakarta, Asia/Hong_Kong) are
+// unaffected either way.
+type wallSchedule struct {
+	utc *cron.SpecSchedule // the spec over wall-clock times, written as UTC
+	loc *time.Location
+}
+
+func (s wallSchedule) Next(t time.Time) time.Time {
+	w := s.utc.Next(wallClock(t, s.loc))
+	if w.IsZero() {
+		return w
+	}
+	return fromWallClock(w, s.loc)
+}
+
+// wallClock is what loc's clock shows at t, written as a UTC time.
+func wallClock(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// fromWallClock is the first instant at which loc's clock shows w (written
+// as UTC) or, when the clocks skip w, the instant they jump past it.
+func fromWallClock(w time.Time, loc *time.Location) time.Time {
+	// The instants that could show w: w less each UTC offset loc uses
+	// within two days of it.
+	var first time.Time
+	for _, d := range []time.Duration{-48 * time.Hour, -24 * time.Hour, 0, 24 * time.Hour, 48 * time.Hour} {
+		_, off := w.Add(d).In(loc).Zone()
+		c := w.Add(-time.Duration(off) * time.Second)
+		if wallClock(c, loc).Equal(w) && (first.IsZero() || c.Before(first)) {
+			first = c
+		}
+	}
+	if !first.IsZero() {
+		return first.In(loc)
+	}
+	// Skipped: the jump lies between the instant that shows w under the
+	// offset after it (earlier) and the one under the offset before it.
+	lo, hi := w.Add(-14*time.Hour), w.Add(14*time.Hour) // every offset is within ±14 h
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2).Truncate(time.Second)
+		if wallClock(mid, loc).Before(w) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi.In(loc)
 }
 
 func hasTZ(spec string) bool {
@@ -191,8 +263,12 @@ type state struct {
 
 // Timeouts of one tick's job (the claim and the result are not counted).
 const (
-	jobTimeout       = 2 * time.Minute
-	retentionTimeout = time.Hour
+	jobTimeout = 2 * time.Minute
+	// retentionTimeout: a purge slows down to 0.5 % of the database's
+	// write time while webhooks arrive (store.DefaultPurgeYield), so a
+	// large backlog on a busy store takes hours; what it committed stays
+	// when the timeout ends it, and the next tick goes on from there.
+	retentionTimeout = 12 * time.Hour
 	// maxSleep bounds one wait of the loop, so a clock that jumps (a
 	// suspended VM) is noticed within a minute.
 	maxSleep = time.Minute

@@ -14,6 +14,7 @@ type words struct {
 	summaryTitle string // "📊 Summary: %s" (the schedule's name)
 	noEvents     string
 	total        string // "%d events in all"
+	testMode     string // "🧪 Test mode, not in the totals (%d)": events sent in the provider's test mode
 	failed       string // "❌ Failed (%d)"
 	unacked      string // "🔔 Not acknowledged (%d)"
 	more         string // "- … and %d more"
@@ -35,6 +36,7 @@ var allWords = map[string]words{
 		summaryTitle: "📊 Summary: %s",
 		noEvents:     "No events in this period.",
 		total:        "%d events in all.",
+		testMode:     "🧪 Test mode, not in the totals (%d)",
 		failed:       "❌ Failed (%d)",
 		unacked:      "🔔 Not acknowledged (%d)",
 		more:         "- … and %d more",
@@ -54,6 +56,7 @@ var allWords = map[string]words{
 		summaryTitle: "📊 สรุปยอด: %s",
 		noEvents:     "ไม่มีรายการในช่วงเวลานี้",
 		total:        "รวมทั้งหมด %d รายการ",
+		testMode:     "🧪 โหมดทดสอบ ไม่นับรวมในยอด (%d)",
 		failed:       "❌ ไม่สำเร็จ (%d)",
 		unacked:      "🔔 ยังไม่มีผู้รับทราบ (%d)",
 		more:         "- … และอีก %d รายการ",
@@ -73,6 +76,7 @@ var allWords = map[string]words{
 		summaryTitle: "📊 汇总：%s",
 		noEvents:     "此期间没有事件。",
 		total:        "共 %d 个事件。",
+		testMode:     "🧪 测试模式，不计入合计（%d）",
 		failed:       "❌ 失败（%d）",
 		unacked:      "🔔 未确认（%d）",
 		more:         "- … 另有 %d 条",
@@ -92,6 +96,7 @@ var allWords = map[string]words{
 		summaryTitle: "📊 Ringkasan: %s",
 		noEvents:     "Tidak ada peristiwa pada periode ini.",
 		total:        "Total %d peristiwa.",
+		testMode:     "🧪 Mode uji, tidak termasuk total (%d)",
 		failed:       "❌ Gagal (%d)",
 		unacked:      "🔔 Belum dikonfirmasi (%d)",
 		more:         "- … dan %d lainnya",

@@ -123,15 +123,22 @@ func testTickValidation(t *testing.T, s store.Store) {
 
 // periodFixture inserts events of two sources around base(): opn THB
 // payments (two succeeded, one failed), a stripe USD refund, a THB payment
-// at until exactly and one a second before since.
+// at until exactly and one a second before since, all live; and two opn
+// THB payments the provider sent in test mode (one succeeded, one failed).
 func periodFixture(t *testing.T, s store.Store) (since, until time.Time) {
 	t.Helper()
 	since, until = base(), base().Add(time.Hour)
-	add := func(i int, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time) {
+	insert := func(i int, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time, live bool) {
 		e := newEvent(i)
 		e.Source, e.Event.Kind, e.Event.Amount, e.Event.Currency, e.ReceivedAt = source, kind, amount, currency, at
+		e.Event.Livemode = live
 		mustInsert(t, s, e)
 	}
+	add := func(i int, source string, kind bankhooks.Kind, amount int64, currency string, at time.Time) {
+		insert(i, source, kind, amount, currency, at, true)
+	}
+	insert(9, "opn", bankhooks.KindPaymentSucceeded, 123, "THB", since.Add(4*time.Minute), false)
+	insert(10, "opn", bankhooks.KindPaymentFailed, 55, "THB", since.Add(5*time.Minute), false)
 	add(1, "opn", bankhooks.KindPaymentSucceeded, 5000, "THB", since)
 	add(2, "opn", bankhooks.KindPaymentSucceeded, math.MaxInt64, "THB", since.Add(time.Minute))
 	add(3, "opn", bankhooks.KindPaymentFailed, 700, "THB", since.Add(2*time.Minute))
@@ -150,10 +157,12 @@ func testSummarizeEvents(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []store.EventTotal{
 		{Source: "opn", Kind: "payment.failed", Currency: "THB", Count: 1, Sum: big.NewInt(700)},
+		{Source: "opn", Kind: "payment.failed", Currency: "THB", Count: 1, Sum: big.NewInt(55), Test: true},
 		{Source: "opn", Kind: "payment.succeeded", Currency: "THB", Count: 2, Sum: big2},
+		{Source: "opn", Kind: "payment.succeeded", Currency: "THB", Count: 1, Sum: big.NewInt(123), Test: true},
 		{Source: "stripe", Kind: "payment.failed", Currency: "USD", Count: 1, Sum: big.NewInt(900)},
 		{Source: "stripe", Kind: "refund.succeeded", Currency: "USD", Count: 2, Sum: big.NewInt(-1_000_000_257)},
-	}, got, "since inclusive, until exclusive, sums exact past int64")
+	}, got, "since inclusive, until exclusive, sums exact past int64, test mode apart")
 
 	got, err = s.SummarizeEvents(ctx(t), store.EventPeriod{Since: since, Until: until, Sources: []string{"stripe", "nope"}})
 	require.NoError(t, err)
@@ -176,23 +185,28 @@ func testPeriodEvents(t *testing.T, s store.Store) {
 	failed := []string{"payment.failed", "refund.failed"}
 	es, total, err := s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed})
 	require.NoError(t, err)
-	require.Equal(t, 2, total)
-	require.Equal(t, []string{"evt_0003", "evt_0007"}, eventIDs(es), "oldest first, window [since, until)")
+	require.Equal(t, 3, total)
+	require.Equal(t, []string{"evt_0003", "evt_0007", "evt_0010"}, eventIDs(es), "oldest first, window [since, until)")
 	require.Empty(t, es[0].Body, "no raw body")
 
-	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed, Limit: 1})
+	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed, LiveOnly: true})
+	require.NoError(t, err)
+	require.Equal(t, 2, total)
+	require.Equal(t, []string{"evt_0003", "evt_0007"}, eventIDs(es), "test mode left out")
+
+	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed, LiveOnly: true, Limit: 1})
 	require.NoError(t, err)
 	require.Equal(t, 2, total, "the total counts past the limit")
 	require.Equal(t, []string{"evt_0003"}, eventIDs(es))
 
 	_, err = s.AckEvent(ctx(t), "evt_0003", "u1", "", "", until)
 	require.NoError(t, err)
-	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed, Unacked: true})
+	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until}, Kinds: failed, Unacked: true, LiveOnly: true})
 	require.NoError(t, err)
 	require.Equal(t, 1, total)
 	require.Equal(t, []string{"evt_0007"}, eventIDs(es))
 
-	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until, Sources: []string{"opn"}}, Kinds: failed, Unacked: true})
+	es, total, err = s.PeriodEvents(ctx(t), store.PeriodQuery{EventPeriod: store.EventPeriod{Since: since, Until: until, Sources: []string{"opn"}}, Kinds: failed, Unacked: true, LiveOnly: true})
 	require.NoError(t, err)
 	require.Zero(t, total)
 	require.Empty(t, es)

@@ -69,17 +69,19 @@ const (
 	// (docs/PERFORMANCE.md), batches of 500 rows back to back held the
 	// SQLite writer so much of the time that ingest waited behind them
 	// (p99 ×5 on 100,000 events); shorter batches helped (20 rows 5 ms apart
-	// purge 1 M events in 12 minutes) but still held the writer about half
-	// the time, and ingest p99 rose ×1.8–×3.4 while they ran. What keeps
+	// purge 1 M events in 12 minutes) but still held the writer about 60 %
+	// of the time, and ingest p99 rose ×1.8–×4.5 while they ran. What keeps
 	// ingest p99 where it was is the share of the writer's time the purge
 	// takes while webhooks arrive (DefaultPurgeYield).
 	DefaultPurgeBatch = 20
 	DefaultPurgePause = 5 * time.Millisecond
 	// DefaultPurgeYield is PurgeOptions.Yield when zero (pace.go): while
 	// events are arriving the purge waits 199 times as long as its last
-	// batch took, so it holds the writer at most 0.5 % of the time and
-	// ingest p99 stays where it was (docs/PERFORMANCE.md). When nothing
-	// arrives the purge runs at full pace (Pause between batches).
+	// batch took, so it holds the writer at most 0.5 % of the time. On a
+	// 1 M-event store with 200 webhooks/s, ingest p99 while purging was
+	// ×1.05–×1.12 of without (unpaced ×4.1–×4.5), at 13–16 bodies/s
+	// (docs/PERFORMANCE.md). When nothing arrives the purge runs at full
+	// pace (Pause between batches, ~1,450 bodies/s).
 	DefaultPurgeYield = DefaultYield
 	// DefaultVacuumPages is PurgeOptions.VacuumPages when zero: 1 MiB of
 	// 4 KiB pages per incremental vacuum step.

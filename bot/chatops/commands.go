@@ -85,7 +85,13 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 	if err != nil {
 		return s.storeTrouble(env, "list events", err)
 	}
-	type key struct{ source, kind, currency string }
+	// Events sent in the provider's test mode (livemode false) moved no
+	// money: they get a section of their own, out of the totals and the
+	// failed list (as the scheduled summary does).
+	type key struct {
+		test                   bool
+		source, kind, currency string
+	}
 	type total struct {
 		count    int
 		sum      int64
@@ -93,8 +99,9 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 	}
 	totals := map[key]*total{}
 	var failed []store.StoredEvent
+	live, tests := 0, 0
 	for _, e := range es {
-		k := key{e.Source, string(e.Event.Kind), e.Event.Currency}
+		k := key{!e.Event.Livemode, e.Source, string(e.Event.Kind), e.Event.Currency}
 		t := totals[k]
 		if t == nil {
 			t = &total{}
@@ -106,6 +113,11 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		} else {
 			t.overflow = true
 		}
+		if k.test {
+			tests++
+			continue
+		}
+		live++
 		if e.Event.Kind.Failed() {
 			failed = append(failed, e)
 		}
@@ -115,7 +127,7 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.kind, b.kind), cmp.Compare(a.currency, b.currency))
+		return cmp.Or(cmpBool(a.test, b.test), cmp.Compare(a.source, b.source), cmp.Compare(a.kind, b.kind), cmp.Compare(a.currency, b.currency))
 	})
 	var b strings.Builder
 	b.WriteString(env.tr(txtSummaryHeading, day.Format("2006-01-02"), env.Location) + "\n\n")
@@ -123,9 +135,13 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		b.WriteString(env.tr(txtSummaryNone))
 		return outcome{text: b.String(), result: ResultOK}
 	}
-	b.WriteString(env.tr(txtSummaryCount, len(es)) + "\n\n")
-	source := ""
+	b.WriteString(env.tr(txtSummaryCount, live) + "\n\n")
+	source, test := "", false
 	for _, k := range keys {
+		if k.test && !test {
+			test, source = true, ""
+			b.WriteString("\n" + env.tr(txtSummaryTest, tests) + "\n")
+		}
 		if k.source != source {
 			source = k.source
 			fmt.Fprintf(&b, "\n**%s**\n\n", md(source))
@@ -158,6 +174,17 @@ func (s *Service) summary(ctx context.Context, env Env, arg string) outcome {
 		b.WriteString("\n" + env.tr(txtSummaryCapped, maxSummaryEvents) + "\n")
 	}
 	return outcome{text: b.String(), result: ResultOK}
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // addInt64 adds without overflowing; ok is false when it would.

@@ -129,6 +129,7 @@ var (
 		id: "Tidak ada peristiwa yang diterima hari itu.",
 	}
 	txtSummaryCount    = text{en: "%d events", th: "%d รายการ", zh: "共 %d 个事件", id: "%d peristiwa"}
+	txtSummaryTest     = text{en: "**🧪 Test mode, not in the totals (%d)**", th: "**🧪 โหมดทดสอบ ไม่นับรวมในยอด (%d)**", zh: "**🧪 测试模式，不计入合计（%d）**", id: "**🧪 Mode uji, tidak termasuk total (%d)**"}
 	txtSummaryTooLarge = text{
 		en: "total too large to add up",
 		th: "ยอดรวมใหญ่เกินกว่าจะรวมได้",

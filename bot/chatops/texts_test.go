@@ -145,3 +145,28 @@ func TestHandle_LanguagePerConversation(t *testing.T) {
 	require.Equal(t, "en", Env{}.LanguageFor(""), "no language is English")
 	require.Equal(t, "th", Env{Language: "th", Languages: map[string]string{"": "zh"}}.LanguageFor(""))
 }
+
+// TestHandle_TodayLeavesOutTestMode: events sent in the provider's test mode
+// are counted in their own section, not in the totals nor the failed list.
+func TestHandle_TodayLeavesOutTestMode(t *testing.T) {
+	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
+	ev := func(id string, kind bankhooks.Kind, amount int64, live bool) store.StoredEvent {
+		return store.StoredEvent{ID: id, Source: "opn", ReceivedAt: now.Add(-time.Hour), Event: bankhooks.Event{
+			Kind: kind, Amount: amount, Currency: "THB", Livemode: live}}
+	}
+	svc := &Service{Store: langStore{events: []store.StoredEvent{
+		ev("ev_live", bankhooks.KindPaymentSucceeded, 10000, true),
+		ev("ev_test_ok", bankhooks.KindPaymentSucceeded, 990000, false),
+		ev("ev_test_failed", bankhooks.KindPaymentFailed, 4400, false),
+	}}, Limiter: &Limiter{Limit: 1000}, Now: func() time.Time { return now }}
+	env := Env{Policy: Policy{AllowedConversations: []string{"cid=="}}, Language: "en"}
+	rep := svc.Handle(context.Background(), env, Message{Text: "today", ConversationID: "cid==", SenderStaffID: "u1", MsgID: "m1"})
+	live, test, ok := strings.Cut(rep.Text, "**🧪 Test mode, not in the totals (2)**")
+	require.True(t, ok, rep.Text)
+	require.Contains(t, live, "1 events")
+	require.Contains(t, live, "- ✅ Payment received: 1 · THB 100.00")
+	require.NotContains(t, live, "9,900.00")
+	require.NotContains(t, rep.Text, "Failed (", "a test-mode failure is not listed as failed")
+	require.Contains(t, test, "- ❌ Payment failed: 1 · THB 44.00")
+	require.Contains(t, test, "- ✅ Payment received: 1 · THB 9,900.00")
+}

@@ -366,7 +366,9 @@ func TestChat_Commands(t *testing.T) {
 	}{
 		{"help", callback{text: "help", nick: "Som"}, []string{"today", "find", "verify"}, []string{"retry 42"}, "ok"},
 		{"unknown answers help", callback{text: "coffee"}, []string{"do not know the command \"coffee\"", "What you can ask me here"}, nil, "unknown"},
-		{"today", callback{text: "วันนี้"}, []string{"Summary 2026-11-21", "✅ Payment received: 2 · THB 1,300.50", "Failed (1)", "THB 999.00", "••••7890"}, []string{fullAccount}, "ok"},
+		// The two charges come from Opn test keys (livemode false): the test-mode section.
+		{"today", callback{text: "วันนี้"}, []string{"Summary 2026-11-21", "1 events", "Failed (1)", "THB 999.00", "••••7890",
+			"Test mode, not in the totals (2)**\n\n**opn**\n\n- ✅ Payment received: 2 · THB 1,300.50"}, []string{fullAccount}, "ok"},
 		{"summary other day", callback{text: "summary 2026-11-20"}, []string{"No events received that day"}, nil, "ok"},
 		{"summary bad day", callback{text: "summary yesterday"}, []string{"YYYY-MM-DD"}, nil, "invalid"},
 		{"find amount", callback{text: "find 1,250.50"}, []string{"THB 1,250.50", paid}, []string{"THB 50.00"}, "ok"},
@@ -540,5 +542,5 @@ func storeEvent(t *testing.T, ta *testApp, source, id, kind string, amount int64
 
 func eventOf(id, kind string, amount int64, currency, ref, account string) bankhooks.Event {
 	return bankhooks.Event{Provider: "omise", ID: id, Type: kind, Kind: bankhooks.Kind(kind), Amount: amount, Currency: currency,
-		Reference: ref, Account: account, FailureMessage: "insufficient funds"}
+		Reference: ref, Account: account, FailureMessage: "insufficient funds", Livemode: true}
 }

@@ -10,10 +10,12 @@ import (
 // batch of background work delays each webhook that arrives while it runs;
 // on PostgreSQL it competes for the same disk and CPU. A pacer keeps such
 // work out of ingest's way: while events arrive it waits, after each batch,
-// yield times as long as the batch took, so the work holds the writer at
-// most 1/(yield+1) of the time and fewer than one webhook in a hundred
-// meets a batch (measured with tools/retentionbench, docs/PERFORMANCE.md).
-// When nothing arrives it waits only pause between batches.
+// yield times as long as the batch took (at most 10 s), so work in short
+// batches holds the writer about 1/(yield+1) of the time and fewer than one
+// webhook in a hundred meets a batch (measured with tools/retentionbench,
+// docs/PERFORMANCE.md); a batch slower than 50 ms (a checkpoint, a cold
+// cache) gets only the 10 s. When nothing arrives it waits only pause
+// between batches.
 //
 // Failure policy: fails towards ingest. If the store cannot say whether
 // events arrive, it counts as busy; work that cannot finish at the slow
@@ -27,6 +29,11 @@ const (
 	// busyWindow: the store counts as busy while its newest event was
 	// received less than this long ago.
 	busyWindow = 2 * time.Second
+	// busySkew: an event stamped up to this far ahead of the purging
+	// process's clock (another replica's clock) counts as just received;
+	// one stamped further ahead (imported data, a clock set wrong) is not
+	// evidence of traffic and would otherwise slow the work until then.
+	busySkew = time.Minute
 	// maxPaceWait bounds one wait between batches, so one slow batch (a
 	// checkpoint, a cold cache) does not stop the work for minutes.
 	maxPaceWait = 10 * time.Second
@@ -46,8 +53,9 @@ type pacer struct {
 }
 
 // write runs one batch through w (the store's write) and records how long
-// it took. The duration is real time (time.Now), whatever clock the caller
-// injected: it is the work's cost, not a schedule.
+// it took (on SQLite including the wait for the writer, behind ingest). The
+// duration is real time (time.Now), whatever clock the caller injected: it
+// is the work's cost, not a schedule.
 func (p *pacer) write(ctx context.Context, w func(context.Context, string, func(querier) error) error, op string, fn func(querier) error) error {
 	t0 := time.Now()
 	err := w(ctx, op, fn)
@@ -75,8 +83,13 @@ func (p *pacer) wait(ctx context.Context) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
+	t0 := time.Now()
+	err := p.sleep(ctx, d)
+	if err != nil { // cut short: count what was waited
+		d = min(d, time.Since(t0))
+	}
 	p.waited += d
-	return p.sleep(ctx, d)
+	return err
 }
 
 // sleep waits d or until ctx ends.
@@ -100,7 +113,8 @@ func (c *core) busy(ctx context.Context, now time.Time) bool {
 		// The partial index events_body_kept (0009) holds every recent
 		// event (only events older than the retention cut-off lose their
 		// body), so this is one index lookup.
-		return q.queryRow(ctx, `SELECT MAX(received_at) FROM events WHERE body_purged_at IS NULL`).Scan(&at)
+		return q.queryRow(ctx, `SELECT MAX(received_at) FROM events WHERE body_purged_at IS NULL AND received_at < ?`,
+			c.tv(now.Add(busySkew))).Scan(&at)
 	})
 	if err != nil {
 		return true

@@ -77,7 +77,7 @@ const (
 	DefaultPurgePause = 5 * time.Millisecond
 	// DefaultPurgeYield is PurgeOptions.Yield when zero (pace.go): while
 	// events are arriving the purge waits 199 times as long as its last
-	// batch took, so it holds the writer at most 0.5 % of the time. On a
+	// batch took, so it holds the writer about 0.5 % of the time. On a
 	// 1 M-event store with 200 webhooks/s, ingest p99 while purging was
 	// ×1.05–×1.12 of without (unpaced ×4.1–×4.5), at 13–16 bodies/s
 	// (docs/PERFORMANCE.md). When nothing arrives the purge runs at full
@@ -107,9 +107,10 @@ type PurgeOptions struct {
 	// Yield paces the purge while events arrive (the newest event was
 	// received within the last 2 s, by Clock; any process or replica
 	// writing to the store counts): after a batch that took d, the next
-	// waits at least Yield × d (at most 10 s), so the purge takes at most
-	// 1/(Yield+1) of the database's write time from ingest. 0 =
-	// DefaultPurgeYield; negative = never (only Pause).
+	// waits at least Yield × d (at most 10 s), so the purge takes about
+	// 1/(Yield+1) of the database's write time from ingest (more when a
+	// batch takes over 50 ms). 0 = DefaultPurgeYield; negative = never
+	// (only Pause).
 	//
 	// Failure policy: fails towards ingest. If the newest event cannot be
 	// read, the store counts as busy; a purge that cannot finish at this
@@ -141,10 +142,10 @@ type PurgeResult struct {
 	ChatAudit    int64
 	// Batches is the number of transactions that changed rows.
 	Batches int
-	// Busy is the time the purge's writes took (the share of the writer it
-	// held), and Waited the waits between them (the last one is cut short
-	// when the context ends); YieldedBatches counts the waits lengthened
-	// because events were arriving.
+	// Busy is the time the purge's writes took (on SQLite including their
+	// wait for the writer), and Waited the time waited between them;
+	// YieldedBatches counts the waits lengthened because events were
+	// arriving.
 	Busy, Waited   time.Duration
 	YieldedBatches int
 	// ReclaimedBytes is the space the database file gave back to the file
@@ -282,7 +283,12 @@ func (c *core) Purge(ctx context.Context, o PurgeOptions) (res PurgeResult, err 
 		r.pageSize = pageSize
 		r.vacuum = true
 	}
-	for _, step := range []func(context.Context, *purgeRun) error{c.purgeBodies, c.purgeAttempts, c.purgeChat} {
+	for i, step := range []func(context.Context, *purgeRun) error{c.purgeBodies, c.purgeAttempts, c.purgeChat} {
+		if i > 0 && !o.DryRun { // the pace holds across steps too
+			if err := r.pace.wait(ctx); err != nil {
+				return res, unavailable(op, err)
+			}
+		}
 		if err := step(ctx, r); err != nil {
 			return res, err
 		}
@@ -297,6 +303,9 @@ func (c *core) Purge(ctx context.Context, o PurgeOptions) (res PurgeResult, err 
 		return res, nil
 	}
 	if r.vacuum {
+		if err := r.pace.wait(ctx); err != nil {
+			return res, unavailable(op, err)
+		}
 		freed, err := sb.reclaim(ctx, r)
 		res.ReclaimedBytes += freed
 		if err != nil {
@@ -520,7 +529,12 @@ func (c *core) purgeChat(ctx context.Context, r *purgeRun) error {
 			`DELETE FROM chat_audit WHERE id IN (SELECT id FROM chat_audit WHERE at < ?
 			ORDER BY at, id LIMIT ? ` + d.purgeLock() + `)`, &res.ChatAudit},
 	}
-	for _, t := range tables {
+	for i, t := range tables {
+		if i > 0 && !o.DryRun {
+			if err := r.pace.wait(ctx); err != nil {
+				return unavailable(op, err)
+			}
+		}
 		if o.DryRun {
 			err := c.b.read(ctx, op, func(q querier) error { return q.queryRow(ctx, t.count, before).Scan(t.n) })
 			if err != nil {

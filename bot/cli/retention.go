@@ -45,7 +45,7 @@ func storagePurgeCmd(env *Env, g *globals) *cobra.Command {
 			"  - the attempt log of sent deliveries;\n" +
 			"  - chat callback ids and chat command audit entries.\n" +
 			"It works in short batches beside a running bankbot; while webhooks arrive it slows down\n" +
-			"so it takes at most 0.5 % of the database's write time (--full-pace: never slow down).\n" +
+			"so it takes about 0.5 % of the database's write time (--full-pace: never slow down).\n" +
 			"SQLite gives the freed space back\n" +
 			"to the file system when the database uses incremental auto-vacuum (every database\n" +
 			"created by this version; convert an older one once with `bankbot storage vacuum`).\n" +

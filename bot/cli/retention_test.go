@@ -114,7 +114,7 @@ func TestStoragePurge(t *testing.T) {
 }
 
 // TestStoragePurgeSlowsDownForArrivingWebhooks: while events arrive (here
-// one stamped a minute ahead, as a replica with a fast clock would) the
+// one stamped half a minute ahead, as a replica with a fast clock would) the
 // purge waits between batches and says so; --full-pace does not.
 func TestStoragePurgeSlowsDownForArrivingWebhooks(t *testing.T) {
 	for _, tc := range []struct {
@@ -132,7 +132,7 @@ func TestStoragePurgeSlowsDownForArrivingWebhooks(t *testing.T) {
 		}
 		st, err := store.OpenSQLite(context.Background(), db)
 		require.NoError(t, err)
-		_, err = st.InsertEvent(context.Background(), payment("ev_now", "opn", now.Add(time.Minute), 9000, "THB", "chrg_now", ""))
+		_, err = st.InsertEvent(context.Background(), payment("ev_now", "opn", now.Add(30*time.Second), 9000, "THB", "chrg_now", ""))
 		require.NoError(t, err)
 		require.NoError(t, st.Close())
 		r := run(t, path, "", append([]string{"storage", "purge", "--batch", "1"}, tc.args...)...)

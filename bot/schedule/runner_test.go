@@ -346,6 +346,8 @@ func TestEntries_DaylightSaving(t *testing.T) {
 		{"at-jump", spring, []string{"2026-03-08 03:00 EDT", "2026-03-09 02:00 EDT"}},
 		{"repeated", spring, []string{"2026-03-08 01:30 EST", "2026-03-09 01:30 EDT"}},
 		{"repeated", fall, []string{"2026-11-01 01:30 EDT", "2026-11-02 01:30 EST", "2026-11-03 01:30 EST"}},
+		// From inside the repeated hour, after 01:30 EDT ran: not again at 01:30 EST.
+		{"repeated", time.Date(2026, 11, 1, 6, 10, 0, 0, time.UTC), []string{"2026-11-02 01:30 EST"}}, // 01:10 EST
 		{"skipped", fall, []string{"2026-11-01 02:30 EST", "2026-11-02 02:30 EST"}},
 		{"twice-a-day", fall, []string{"2026-10-31 13:30 EDT", "2026-11-01 01:30 EDT", "2026-11-01 13:30 EST", "2026-11-02 01:30 EST"}},
 		// Every 30 minutes: real time, so the repeated hour is watched twice.

@@ -167,11 +167,15 @@ type wallSchedule struct {
 }
 
 func (s wallSchedule) Next(t time.Time) time.Time {
-	w := s.utc.Next(wallClock(t, s.loc))
-	if w.IsZero() {
-		return w
+	// In the second pass of a repeated hour (01:10 EST after 01:59 EDT),
+	// the next wall time (01:30) was first shown before t: it ran then, so
+	// it is not next; take the wall time after it.
+	for w := s.utc.Next(wallClock(t, s.loc)); !w.IsZero(); w = s.utc.Next(w) {
+		if at := fromWallClock(w, s.loc); at.After(t) {
+			return at
+		}
 	}
-	return fromWallClock(w, s.loc)
+	return time.Time{}
 }
 
 // wallClock is what loc's clock shows at t, written as a UTC time.

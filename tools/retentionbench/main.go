@@ -696,6 +696,9 @@ func measureWindows(ctx context.Context, o options, tmpl string, rep int) (float
 	var first float64
 	for i, y := range uniq(o.yields) {
 		ps := byYield[y]
+		if ps == nil { // fewer cycles than yields: this one never ran
+			continue
+		}
 		slices.Sort(ps.lat)
 		ratio := float64(pct(ps.lat, 0.99)) / float64(pct(alone.lat, 0.99))
 		if i == 0 {

@@ -23,6 +23,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bankbot/bankbot/bot/internal/clocktest"
 	"github.com/bankbot/bankbot/dingtalk"
 	"github.com/bankbot/bankbot/store"
 )
@@ -38,92 +39,22 @@ var (
 	keyC = base64.StdEncoding.EncodeToString([]byte("key-C-for-bankbot-unit-tests"))
 )
 
-// fakeClock is a manual Clock. After registers a timer that fires when
-// Advance moves the clock to or past its deadline; waitTimer lets a test wait
-// until a worker has gone to sleep on a given deadline, so no test sleeps.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	seq     int
-	timers  []*fakeTimer
-	changed chan struct{}
-}
+// fakeClock is the manual clock of clocktest: After registers a timer that
+// fires when Advance moves the clock to or past its deadline; waitTimer lets
+// a test wait until a worker has gone to sleep on a given deadline, so no
+// test sleeps.
+type fakeClock struct{ *clocktest.Clock }
 
-type fakeTimer struct {
-	seq   int
-	at    time.Time
-	ch    chan time.Time
-	fired bool
-}
-
-func newFakeClock(t time.Time) *fakeClock {
-	return &fakeClock{now: t, changed: make(chan struct{})}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.seq++
-	tm := &fakeTimer{seq: c.seq, at: c.now.Add(d), ch: ch}
-	if d <= 0 {
-		tm.fired = true
-		ch <- c.now
-	}
-	c.timers = append(c.timers, tm)
-	close(c.changed)
-	c.changed = make(chan struct{})
-	return ch
-}
-
-// Advance moves the clock forward and fires every timer now due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	for _, tm := range c.timers {
-		if !tm.fired && !tm.at.After(c.now) {
-			tm.fired = true
-			tm.ch <- c.now
-		}
-	}
-}
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{clocktest.New(t)} }
 
 // mark returns the sequence number of the last timer registered.
-func (c *fakeClock) mark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seq
-}
+func (c *fakeClock) mark() int { return c.Mark() }
 
 // waitTimer waits (up to 10 s of real time) until a timer registered after
 // mark is pending and satisfies pred, and returns its deadline.
 func (c *fakeClock) waitTimer(t *testing.T, mark int, pred func(at time.Time) bool) time.Time {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
-		for _, tm := range c.timers {
-			if tm.seq > mark && !tm.fired && pred(tm.at) {
-				c.mu.Unlock()
-				return tm.at
-			}
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("no timer matching the condition was registered after #%d", mark)
-		}
-	}
+	return c.WaitTimer(t, mark, pred)
 }
 
 // anyTimer matches every timer.

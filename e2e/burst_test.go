@@ -1,21 +1,17 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bankbot/bankbot/dingtalk/dingtalktest"
+	"github.com/bankbot/bankbot/store/storetest"
 )
 
 // The burst tests hold bankbot to DingTalk's limit as the fake counts it:
@@ -215,11 +211,7 @@ func TestE2E_Burst_RestartAndKill9(t *testing.T) {
 // PostgreSQL database, one robot: a burst of 300 events through both is
 // fully shown, never more than 20 requests in any 60 s, no 410100.
 func TestE2E_TwoReplicasShareOneBudget(t *testing.T) {
-	dsn := os.Getenv("BANKBOT_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("BANKBOT_TEST_POSTGRES_DSN is not set")
-	}
-	schemaDSN := freshSchema(t, dsn)
+	schemaDSN := storetest.PostgresSchema(t) // skips without BANKBOT_TEST_POSTGRES_DSN
 	fake := newBurstFake(t)
 	var servers []*server
 	for i := 0; i < 2; i++ {
@@ -237,33 +229,4 @@ func TestE2E_TwoReplicasShareOneBudget(t *testing.T) {
 	require.Zero(t, r.repeated)
 	require.Empty(t, r.multiShown)
 	t.Logf("300 events through 2 replicas shown within %s in %d messages", drain.Round(time.Millisecond), len(fake.Messages()))
-}
-
-// freshSchema creates an empty schema for one test and returns a DSN whose
-// search_path names it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "e2e_" + hex.EncodeToString(b[:])
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if c, err := pgx.Connect(ctx, dsn); err == nil {
-			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-			_ = c.Close(ctx)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }

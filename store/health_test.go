@@ -63,6 +63,9 @@ func TestSQLiteFailedWriteMakesPingProbe(t *testing.T) {
 	s, err := OpenSQLite(ctx, path)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
+	// The account_rev backfill started by the open commits a write of its
+	// own, which would clear the failure below before the test reads it.
+	require.NoError(t, s.WaitAccountFill())
 
 	// A write whose failure is the database's, not the statement's.
 	err = s.backend.write(ctx, "test", func(q querier) error {

@@ -4,11 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,57 +19,14 @@ import (
 )
 
 // postgresDSNEnv names the PostgreSQL the tests may use; without it they skip.
-const postgresDSNEnv = "BANKBOT_TEST_POSTGRES_DSN"
+const postgresDSNEnv = storetest.PostgresDSNEnv
 
-// pgSchema creates a uniquely named schema for one test, drops it at cleanup,
-// and returns a DSN whose search_path points at it, so parallel packages and
-// reruns never share tables.
-func pgSchema(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(postgresDSNEnv)
-	if dsn == "" {
-		t.Skipf("%s not set", postgresDSNEnv)
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	schema := fmt.Sprintf("bankbot_test_%d_%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	admin, err := pgx.Connect(t.Context(), dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-	require.NoError(t, err)
-	require.NoError(t, admin.Close(t.Context()))
-	t.Cleanup(func() {
-		ctx := t.Context()
-		if ctx.Err() != nil {
-			var cancel func()
-			ctx, cancel = contextWithTimeout(10 * time.Second)
-			defer cancel()
-		}
-		admin, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close(ctx)
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withDSNParam(t, dsn, "search_path", schema)
-}
-
-func withDSNParam(t testing.TB, dsn, key, value string) string {
-	t.Helper()
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set(key, value)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " " + key + "=" + value
-}
+// pgSchema and withDSNParam: storetest's, shared with the other packages'
+// PostgreSQL tests.
+var (
+	pgSchema     = storetest.PostgresSchema
+	withDSNParam = storetest.WithDSNParam
+)
 
 func openPostgres(t testing.TB, dsn string) *store.Postgres {
 	t.Helper()

@@ -3,22 +3,20 @@ package schedule
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/bankbot/bankbot/bankhooks"
 	"github.com/bankbot/bankbot/bot/config"
+	"github.com/bankbot/bankbot/bot/internal/clocktest"
 	"github.com/bankbot/bankbot/store"
+	"github.com/bankbot/bankbot/store/storetest"
 )
 
 const demoKey = "YmFua2JvdC1kZW1vLXNlY3JldC1kby1ub3QtdXNlLWluLXByb2R1Y3Rpb24="
@@ -36,95 +34,21 @@ func bkk(y int, m time.Month, d, hh, mm, ss int) time.Time {
 	return time.Date(y, m, d, hh, mm, ss, 0, bangkok)
 }
 
-// fakeClock is a manual Clock: After registers a timer that Advance fires.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	seq     int
-	timers  []*fakeTimer
-	changed chan struct{}
-}
+// fakeClock is the manual clock of clocktest (After registers a timer that
+// Set fires).
+type fakeClock struct{ *clocktest.Clock }
 
-type fakeTimer struct {
-	seq   int
-	at    time.Time
-	ch    chan time.Time
-	fired bool
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t, changed: make(chan struct{})} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.seq++
-	tm := &fakeTimer{seq: c.seq, at: c.now.Add(d), ch: ch}
-	if d <= 0 {
-		tm.fired = true
-		ch <- c.now
-	}
-	c.timers = append(c.timers, tm)
-	close(c.changed)
-	c.changed = make(chan struct{})
-	return ch
-}
-
-// Set moves the clock to t (not backwards) and fires every timer due.
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t.After(c.now) {
-		c.now = t
-	}
-	for _, tm := range c.timers {
-		if !tm.fired && !tm.at.After(c.now) {
-			tm.fired = true
-			tm.ch <- c.now
-		}
-	}
-}
+func newFakeClock(t time.Time) *fakeClock { return &fakeClock{clocktest.New(t)} }
 
 // mark returns the sequence number of the last timer registered.
-func (c *fakeClock) mark() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.seq
-}
+func (c *fakeClock) mark() int { return c.Mark() }
 
 // waitSleeping waits until n goroutines (runners' loops) sleep on timers
 // registered after mark that are not due yet: they finished the round the
 // last change started.
 func (c *fakeClock) waitSleeping(t *testing.T, mark, n int) {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		c.mu.Lock()
-		k := 0
-		for _, tm := range c.timers {
-			if tm.seq > mark && !tm.fired && tm.at.After(c.now) {
-				k++
-			}
-		}
-		if k >= n {
-			c.mu.Unlock()
-			return
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("%d runner(s) did not go to sleep on the clock", n)
-		}
-	}
+	c.WaitPending(t, mark, n)
 }
 
 // advance moves the clock to to and waits until n runners sleep again.
@@ -165,34 +89,7 @@ func openStore(t *testing.T, driver string) store.Store {
 
 // pgSchema creates a schema for one test, dropped at cleanup, and returns a
 // DSN whose search_path points at it.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("BANKBOT_TEST_POSTGRES_DSN")
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	schema := fmt.Sprintf("bankbot_sched_%d_%s", os.Getpid(), hex.EncodeToString(rnd[:]))
-	admin, err := pgx.Connect(t.Context(), dsn)
-	require.NoError(t, err)
-	_, err = admin.Exec(t.Context(), "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-	require.NoError(t, err)
-	require.NoError(t, admin.Close(t.Context()))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		admin, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer admin.Close(ctx)
-		_, _ = admin.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-	})
-	sep := "?"
-	if bytes.ContainsRune([]byte(dsn), '?') {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
-}
+var pgSchema = storetest.PostgresSchema
 
 // loadConfig writes yaml (after a common head: Asia/Bangkok, sources opn
 // and stripe, robot finance) to a file and loads it.
